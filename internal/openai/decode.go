@@ -1,0 +1,251 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+// Limits bound what a request may contain. Zero values mean the defaults.
+type Limits struct {
+	// MaxMessages is the largest number of messages accepted. Default 1024.
+	MaxMessages int
+}
+
+func (l Limits) maxMessages() int {
+	if l.MaxMessages > 0 {
+		return l.MaxMessages
+	}
+	return 1024
+}
+
+// DecodeRequest parses a chat-completions request body. Every failure is a 400 *apierr.Error
+// that names the offending field.
+func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
+	if !utf8.Valid(body) {
+		return nil, apierr.BadRequest("invalid_encoding", "request body is not valid UTF-8")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, apierr.BadRequest("invalid_json", "request body is empty; expected a JSON object")
+	}
+	if body[0] != '{' {
+		return nil, apierr.BadRequest("invalid_json", "request body must be a JSON object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, jsonError(err)
+	}
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, jsonError(err)
+	}
+	req := &chat.Request{
+		Model:      strings.TrimSpace(w.Model),
+		ToolChoice: w.ToolChoice,
+		Stream:     w.Stream,
+		Params: chat.Params{
+			Temperature:      w.Temperature,
+			TopP:             w.TopP,
+			MaxTokens:        w.MaxTokens,
+			Seed:             w.Seed,
+			PresencePenalty:  w.PresencePenalty,
+			FrequencyPenalty: w.FrequencyPenalty,
+		},
+	}
+	if w.MaxCompletionTokens != nil {
+		req.Params.MaxTokens = w.MaxCompletionTokens
+	}
+	if w.StreamOptions != nil {
+		req.IncludeUsage = w.StreamOptions.IncludeUsage
+	}
+	for k, v := range fields {
+		if !knownFields[k] {
+			if req.Extra == nil {
+				req.Extra = make(map[string]json.RawMessage)
+			}
+			req.Extra[k] = v
+		}
+	}
+	if req.Model == "" {
+		return nil, apierr.BadRequest("missing_model", "you must provide a model").WithParam("model")
+	}
+	if w.N != nil && *w.N != 1 {
+		return nil, apierr.BadRequest("unsupported_value", "only n=1 is supported").WithParam("n")
+	}
+	if w.StreamOptions != nil && !w.Stream {
+		return nil, apierr.BadRequest("invalid_value", "stream_options is only allowed when stream is true").WithParam("stream_options")
+	}
+	if err := decodeStop(w.Stop, &req.Params); err != nil {
+		return nil, err
+	}
+	if len(w.Messages) == 0 {
+		return nil, apierr.BadRequest("missing_messages", "messages must be a non-empty array").WithParam("messages")
+	}
+	if len(w.Messages) > lim.maxMessages() {
+		return nil, apierr.BadRequest("too_many_messages",
+			fmt.Sprintf("too many messages: %d, the limit is %d", len(w.Messages), lim.maxMessages())).WithParam("messages")
+	}
+	req.Messages = make([]chat.Message, len(w.Messages))
+	for i := range w.Messages {
+		if err := decodeMessage(&w.Messages[i], &req.Messages[i], i); err != nil {
+			return nil, err
+		}
+	}
+	for i, t := range w.Tools {
+		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" {
+			return nil, apierr.BadRequest("invalid_value", "only tools of type \"function\" are supported").WithParam(param + ".type")
+		}
+		if t.Function.Name == "" {
+			return nil, apierr.BadRequest("invalid_value", "tool function name is required").WithParam(param + ".function.name")
+		}
+		if len(t.Function.Parameters) > 0 && !json.Valid(t.Function.Parameters) {
+			return nil, apierr.BadRequest("invalid_value", "tool parameters must be a JSON schema object").WithParam(param + ".function.parameters")
+		}
+		req.Tools = append(req.Tools, chat.Tool{Type: t.Type, Function: chat.Function{
+			Name: t.Function.Name, Description: t.Function.Description,
+			Parameters: t.Function.Parameters, Strict: t.Function.Strict,
+		}})
+	}
+	return req, nil
+}
+
+func decodeStop(raw json.RawMessage, p *chat.Params) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		p.Stop = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return apierr.BadRequest("invalid_type", "stop must be a string or an array of strings").WithParam("stop")
+	}
+	if len(many) > 4 {
+		return apierr.BadRequest("invalid_value", "stop takes at most 4 sequences").WithParam("stop")
+	}
+	p.Stop = many
+	return nil
+}
+
+var validRoles = map[string]string{
+	"system": chat.RoleSystem, "developer": chat.RoleSystem, // developer is OpenAI's new name for system
+	"user": chat.RoleUser, "assistant": chat.RoleAssistant, "tool": chat.RoleTool,
+}
+
+func decodeMessage(w *wireMessage, m *chat.Message, i int) error {
+	param := fmt.Sprintf("messages[%d]", i)
+	role, ok := validRoles[w.Role]
+	if !ok {
+		return apierr.BadRequest("invalid_value",
+			fmt.Sprintf("unknown role %q; expected system, developer, user, assistant or tool", w.Role)).WithParam(param + ".role")
+	}
+	m.Role = role
+	m.Name = w.Name
+	m.ToolCallID = w.ToolCallID
+	m.ReasoningContent = w.ReasoningContent
+	if role == chat.RoleTool && w.ToolCallID == "" {
+		return apierr.BadRequest("missing_value", "tool messages need tool_call_id").WithParam(param + ".tool_call_id")
+	}
+	for j, tc := range w.ToolCalls {
+		if role != chat.RoleAssistant {
+			return apierr.BadRequest("invalid_value", "only assistant messages carry tool_calls").WithParam(param + ".tool_calls")
+		}
+		m.ToolCalls = append(m.ToolCalls, chat.ToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
+			Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		if tc.Function.Name == "" {
+			return apierr.BadRequest("missing_value", "tool call function name is required").
+				WithParam(fmt.Sprintf("%s.tool_calls[%d].function.name", param, j))
+		}
+	}
+	c := bytes.TrimSpace(w.Content)
+	switch {
+	case len(c) == 0 || string(c) == "null":
+		if role != chat.RoleAssistant {
+			return apierr.BadRequest("missing_value", "message content is required").WithParam(param + ".content")
+		}
+	case c[0] == '"':
+		if err := json.Unmarshal(c, &m.Content); err != nil {
+			return apierr.BadRequest("invalid_type", "content must be a string or an array of parts").WithParam(param + ".content")
+		}
+	case c[0] == '[':
+		var parts []json.RawMessage
+		if err := json.Unmarshal(c, &parts); err != nil {
+			return apierr.BadRequest("invalid_type", "content must be a string or an array of parts").WithParam(param + ".content")
+		}
+		m.Parts = make([]chat.Part, 0, len(parts))
+		for j, raw := range parts {
+			p, err := decodePart(raw, fmt.Sprintf("%s.content[%d]", param, j))
+			if err != nil {
+				return err
+			}
+			m.Parts = append(m.Parts, p)
+		}
+	default:
+		return apierr.BadRequest("invalid_type", "content must be a string or an array of parts").WithParam(param + ".content")
+	}
+	return nil
+}
+
+func decodePart(raw json.RawMessage, param string) (chat.Part, error) {
+	var w wirePart
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return chat.Part{}, apierr.BadRequest("invalid_type", "each content part must be an object with a type").WithParam(param)
+	}
+	switch w.Type {
+	case chat.PartText:
+		if w.Text == nil {
+			return chat.Part{}, apierr.BadRequest("missing_value", "text parts need text").WithParam(param + ".text")
+		}
+		return chat.Part{Type: chat.PartText, Text: *w.Text}, nil
+	case chat.PartImageURL:
+		if w.ImageURL == nil || w.ImageURL.URL == "" {
+			return chat.Part{}, apierr.BadRequest("missing_value", "image_url parts need image_url.url").WithParam(param + ".image_url.url")
+		}
+		u := w.ImageURL.URL
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "data:image/") {
+			return chat.Part{}, apierr.BadRequest("invalid_value", "image_url.url must be an http(s) URL or a data:image/ URI").WithParam(param + ".image_url.url")
+		}
+		return chat.Part{Type: chat.PartImageURL, ImageURL: u, Detail: w.ImageURL.Detail}, nil
+	case "":
+		return chat.Part{}, apierr.BadRequest("missing_value", "content part type is required").WithParam(param + ".type")
+	default:
+		// Unknown part types (input_audio, file, ...) pass through verbatim.
+		return chat.Part{Type: w.Type, Raw: append(json.RawMessage(nil), raw...)}, nil
+	}
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// jsonError turns a decoding error into a 400 that says where the problem is.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return apierr.BadRequest("invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn)).WithCause(err)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return apierr.BadRequest("invalid_type",
+			fmt.Sprintf("wrong type for %s: got JSON %s, want %s", field, typ.Value, typ.Type)).WithParam(field).WithCause(err)
+	default:
+		return apierr.BadRequest("invalid_json", "malformed JSON: "+err.Error()).WithCause(err)
+	}
+}

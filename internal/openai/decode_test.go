@@ -1,0 +1,150 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+func TestDecodeRequestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		body      string
+		wantCode  string
+		wantParam string
+	}{
+		{"empty", ``, "invalid_json", ""},
+		{"not an object", `[1,2]`, "invalid_json", ""},
+		{"truncated", `{"model":"chat","messages":[`, "invalid_json", ""},
+		{"invalid utf8", "{\"model\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}", "invalid_encoding", ""},
+		{"model wrong type", `{"model":5,"messages":[{"role":"user","content":"hi"}]}`, "invalid_type", "model"},
+		{"missing model", `{"messages":[{"role":"user","content":"hi"}]}`, "missing_model", "model"},
+		{"missing messages", `{"model":"chat"}`, "missing_messages", "messages"},
+		{"empty messages", `{"model":"chat","messages":[]}`, "missing_messages", "messages"},
+		{"bad role", `{"model":"chat","messages":[{"role":"robot","content":"hi"}]}`, "invalid_value", "messages[0].role"},
+		{"content number", `{"model":"chat","messages":[{"role":"user","content":5}]}`, "invalid_type", "messages[0].content"},
+		{"user without content", `{"model":"chat","messages":[{"role":"user"}]}`, "missing_value", "messages[0].content"},
+		{"tool without id", `{"model":"chat","messages":[{"role":"tool","content":"x"}]}`, "missing_value", "messages[0].tool_call_id"},
+		{"image without url", `{"model":"chat","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}`, "missing_value", "messages[0].content[0].image_url.url"},
+		{"image bad scheme", `{"model":"chat","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]}`, "invalid_value", "messages[0].content[0].image_url.url"},
+		{"n=2", `{"model":"chat","n":2,"messages":[{"role":"user","content":"hi"}]}`, "unsupported_value", "n"},
+		{"stream options without stream", `{"model":"chat","stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`, "invalid_value", "stream_options"},
+		{"stop wrong type", `{"model":"chat","stop":5,"messages":[{"role":"user","content":"hi"}]}`, "invalid_type", "stop"},
+		{"tool not function", `{"model":"chat","tools":[{"type":"retrieval"}],"messages":[{"role":"user","content":"hi"}]}`, "invalid_value", "tools[0].type"},
+		{"temperature string", `{"model":"chat","temperature":"hot","messages":[{"role":"user","content":"hi"}]}`, "invalid_type", "temperature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodeRequest([]byte(tc.body), Limits{})
+			e, ok := apierr.As(err)
+			if !ok {
+				t.Fatalf("err = %v, want *apierr.Error", err)
+			}
+			if e.Status != 400 || e.Code != tc.wantCode || e.Param != tc.wantParam {
+				t.Errorf("got status %d code %q param %q; want 400 %q %q (%s)", e.Status, e.Code, e.Param, tc.wantCode, tc.wantParam, e.Message)
+			}
+		})
+	}
+}
+
+func TestDecodeRequestTooManyMessages(t *testing.T) {
+	msgs := strings.Repeat(`{"role":"user","content":"x"},`, 11)
+	body := `{"model":"chat","messages":[` + strings.TrimSuffix(msgs, ",") + `]}`
+	_, err := DecodeRequest([]byte(body), Limits{MaxMessages: 10})
+	if e, ok := apierr.As(err); !ok || e.Code != "too_many_messages" {
+		t.Fatalf("err = %v, want too_many_messages", err)
+	}
+	if _, err := DecodeRequest([]byte(body), Limits{MaxMessages: 11}); err != nil {
+		t.Fatalf("11 messages with limit 11: %v", err)
+	}
+}
+
+func TestDecodeRequestFull(t *testing.T) {
+	body := `{
+	  "model": "chat", "stream": true, "stream_options": {"include_usage": true},
+	  "temperature": 0.5, "max_completion_tokens": 100, "stop": "END", "seed": 7,
+	  "enable_thinking": true, "vendor_thing": {"a": [1, 2]},
+	  "tools": [{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],
+	  "tool_choice": "auto",
+	  "messages": [
+	    {"role":"developer","content":"be brief"},
+	    {"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}},{"type":"input_audio","input_audio":{"data":"x"}}]},
+	    {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"北京\"}"}}]},
+	    {"role":"tool","tool_call_id":"c1","content":"晴"}
+	  ]}`
+	req, err := DecodeRequest([]byte(body), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp, maxTok, seed := 0.5, 100, int64(7)
+	want := &chat.Request{
+		Model: "chat", Stream: true, IncludeUsage: true,
+		Params:     chat.Params{Temperature: &temp, MaxTokens: &maxTok, Seed: &seed, Stop: []string{"END"}},
+		ToolChoice: json.RawMessage(`"auto"`),
+		Tools:      []chat.Tool{{Type: "function", Function: chat.Function{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object"}`)}}},
+		Extra:      map[string]json.RawMessage{"enable_thinking": json.RawMessage(`true`), "vendor_thing": json.RawMessage(`{"a": [1, 2]}`)},
+		Messages: []chat.Message{
+			{Role: "system", Content: "be brief"},
+			{Role: "user", Parts: []chat.Part{
+				{Type: "text", Text: "what is this?"},
+				{Type: "image_url", ImageURL: "data:image/png;base64,AAAA", Detail: "low"},
+				{Type: "input_audio", Raw: json.RawMessage(`{"type":"input_audio","input_audio":{"data":"x"}}`)},
+			}},
+			{Role: "assistant", ToolCalls: []chat.ToolCall{{ID: "c1", Type: "function", Name: "get_weather", Arguments: `{"city":"北京"}`}}},
+			{Role: "tool", ToolCallID: "c1", Content: "晴"},
+		},
+	}
+	if d := cmp.Diff(want, req); d != "" {
+		t.Errorf("decoded request mismatch (-want +got):\n%s", d)
+	}
+
+	// Encoding for an upstream and decoding again gives the same request: nothing is lost,
+	// unknown fields included.
+	out, err := EncodeRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := DecodeRequest(out, Limits{})
+	if err != nil {
+		t.Fatalf("decode of encoded request: %v\n%s", err, out)
+	}
+	again.Extra["vendor_thing"] = compact(t, again.Extra["vendor_thing"])
+	want.Extra["vendor_thing"] = compact(t, want.Extra["vendor_thing"])
+	if d := cmp.Diff(want, again); d != "" {
+		t.Errorf("round trip mismatch (-want +got):\n%s", d)
+	}
+}
+
+func compact(t *testing.T, raw json.RawMessage) json.RawMessage {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"https://x"}}]}],"tools":[{"type":"function","function":{"name":"f"}}]}`))
+	f.Add([]byte(`{"model":"chat","stop":["a","b"],"messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeRequest(body, Limits{MaxMessages: 64})
+		if err != nil {
+			if _, ok := apierr.As(err); !ok {
+				t.Fatalf("error is not an *apierr.Error: %v", err)
+			}
+			return
+		}
+		if req.Model == "" || len(req.Messages) == 0 || len(req.Messages) > 64 {
+			t.Fatalf("accepted an invalid request: %+v", req)
+		}
+		if _, err := EncodeRequest(req); err != nil {
+			t.Fatalf("cannot encode a decoded request: %v", err)
+		}
+	})
+}

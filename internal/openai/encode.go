@@ -1,0 +1,238 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+// EncodeRequest renders req for an OpenAI-compatible upstream. Extra fields are written at
+// top level, untouched; known fields win if both are present.
+func EncodeRequest(req *chat.Request) ([]byte, error) {
+	w := wireRequest{
+		Model:            req.Model,
+		ToolChoice:       req.ToolChoice,
+		Stream:           req.Stream,
+		Temperature:      req.Params.Temperature,
+		TopP:             req.Params.TopP,
+		MaxTokens:        req.Params.MaxTokens,
+		Seed:             req.Params.Seed,
+		PresencePenalty:  req.Params.PresencePenalty,
+		FrequencyPenalty: req.Params.FrequencyPenalty,
+	}
+	if req.Stream && req.IncludeUsage {
+		w.StreamOptions = &wireStreamOpts{IncludeUsage: true}
+	}
+	if len(req.Params.Stop) > 0 {
+		b, _ := json.Marshal(req.Params.Stop)
+		w.Stop = b
+	}
+	w.Messages = make([]wireMessage, len(req.Messages))
+	for i := range req.Messages {
+		m, err := encodeMessage(&req.Messages[i])
+		if err != nil {
+			return nil, fmt.Errorf("openai: encode message %d: %w", i, err)
+		}
+		w.Messages[i] = m
+	}
+	for _, t := range req.Tools {
+		w.Tools = append(w.Tools, wireTool{Type: orDefault(t.Type, "function"), Function: wireFunction{
+			Name: t.Function.Name, Description: t.Function.Description,
+			Parameters: t.Function.Parameters, Strict: t.Function.Strict,
+		}})
+	}
+	known, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("openai: encode request: %w", err)
+	}
+	if len(req.Extra) == 0 {
+		return known, nil
+	}
+	return mergeTopLevel(known, req.Extra)
+}
+
+// mergeTopLevel appends extra members to the JSON object obj, in sorted key order so the
+// output is deterministic. Keys obj already has are skipped.
+func mergeTopLevel(obj []byte, extra map[string]json.RawMessage) ([]byte, error) {
+	var have map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &have); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if _, dup := have[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return obj, nil
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.Write(obj[:len(obj)-1]) // drop the closing brace
+	for _, k := range keys {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(extra[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func encodeMessage(m *chat.Message) (wireMessage, error) {
+	w := wireMessage{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, ReasoningContent: m.ReasoningContent}
+	for _, tc := range m.ToolCalls {
+		w.ToolCalls = append(w.ToolCalls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
+			Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	}
+	var err error
+	switch {
+	case m.Parts != nil:
+		parts := make([]json.RawMessage, 0, len(m.Parts))
+		for _, p := range m.Parts {
+			var raw []byte
+			switch p.Type {
+			case chat.PartText:
+				t := p.Text
+				raw, err = json.Marshal(wirePart{Type: p.Type, Text: &t})
+			case chat.PartImageURL:
+				raw, err = json.Marshal(wirePart{Type: p.Type, ImageURL: &wireImageURL{URL: p.ImageURL, Detail: p.Detail}})
+			default:
+				raw = p.Raw
+			}
+			if err != nil {
+				return w, err
+			}
+			parts = append(parts, raw)
+		}
+		w.Content, err = json.Marshal(parts)
+	case m.Content == "" && len(m.ToolCalls) > 0:
+		w.Content = json.RawMessage("null")
+	default:
+		w.Content, err = json.Marshal(m.Content)
+	}
+	return w, err
+}
+
+// Meta is what the gateway adds around an answer: its id, time and model, and extra
+// top-level members (the AIGC implicit label, the privacy receipt, ...).
+type Meta struct {
+	ID      string
+	Created int64
+	Model   string
+	// Extra members are written at top level of the response object, and on the first and
+	// last chunk of a stream.
+	Extra map[string]any
+}
+
+// EncodeResponse renders a collected answer as a chat.completion object.
+func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
+	msg := wireRespMessage{Role: chat.RoleAssistant, ReasoningContent: r.Message.ReasoningContent}
+	if r.Message.Content != "" || len(r.Message.ToolCalls) == 0 {
+		c := r.Message.Content
+		msg.Content = &c
+	}
+	for i, tc := range r.Message.ToolCalls {
+		_ = i
+		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
+			Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	}
+	finish := r.FinishReason
+	if finish == "" {
+		finish = chat.FinishStop
+	}
+	obj := map[string]any{
+		"id":      meta.ID,
+		"object":  "chat.completion",
+		"created": meta.Created,
+		"model":   meta.Model,
+		"choices": []wireChoice{{Index: 0, Message: msg, FinishReason: finish}},
+	}
+	if r.Usage != nil {
+		obj["usage"] = encodeUsage(r.Usage)
+	}
+	for k, v := range meta.Extra {
+		if _, taken := obj[k]; !taken {
+			obj[k] = v
+		}
+	}
+	return json.Marshal(obj)
+}
+
+func encodeUsage(u *chat.Usage) wireUsage {
+	w := wireUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if w.TotalTokens == 0 {
+		w.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+	if u.CachedTokens > 0 {
+		w.PromptTokensDetails = &wirePromptDetails{CachedTokens: u.CachedTokens}
+	}
+	if u.ReasoningTokens > 0 {
+		w.CompletionTokensDetails = &wireCompletionDetails{ReasoningTokens: u.ReasoningTokens}
+	}
+	return w
+}
+
+// chunkObject is a chat.completion.chunk with its members in OpenAI's order.
+type chunkObject struct {
+	ID      string            `json:"id"`
+	Object  string            `json:"object"`
+	Created int64             `json:"created"`
+	Model   string            `json:"model"`
+	Choices []wireChunkChoice `json:"choices"`
+	Usage   *wireUsage        `json:"usage,omitempty"`
+}
+
+// EncodeChunk renders one streamed chunk. withExtra adds meta.Extra (first and last event).
+// A chunk that carries only usage is rendered the OpenAI way: an empty choices array.
+func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
+	obj := chunkObject{ID: meta.ID, Object: "chat.completion.chunk", Created: meta.Created, Model: meta.Model}
+	usageOnly := c.Usage != nil && c.Delta.Empty() && c.FinishReason == ""
+	if !usageOnly {
+		ch := wireChunkChoice{Delta: wireDelta{Role: c.Delta.Role}}
+		if c.Delta.Content != "" || (c.Delta.Role != "" && c.Delta.ReasoningContent == "" && len(c.Delta.ToolCalls) == 0) {
+			s := c.Delta.Content
+			ch.Delta.Content = &s
+		}
+		if c.Delta.ReasoningContent != "" {
+			s := c.Delta.ReasoningContent
+			ch.Delta.ReasoningContent = &s
+		}
+		for _, d := range c.Delta.ToolCalls {
+			idx := d.Index
+			ch.Delta.ToolCalls = append(ch.Delta.ToolCalls, wireToolCall{Index: &idx, ID: d.ID, Type: d.Type,
+				Function: wireFunctionCall{Name: d.Name, Arguments: d.Arguments}})
+		}
+		if c.FinishReason != "" {
+			f := c.FinishReason
+			ch.FinishReason = &f
+		}
+		obj.Choices = []wireChunkChoice{ch}
+	} else {
+		obj.Choices = []wireChunkChoice{}
+	}
+	if c.Usage != nil {
+		u := encodeUsage(c.Usage)
+		obj.Usage = &u
+	}
+	b, err := json.Marshal(obj)
+	if err != nil || !withExtra || len(meta.Extra) == 0 {
+		return b, err
+	}
+	extra := make(map[string]json.RawMessage, len(meta.Extra))
+	for k, v := range meta.Extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("openai: encode chunk extra %q: %w", k, err)
+		}
+		extra[k] = raw
+	}
+	return mergeTopLevel(b, extra)
+}

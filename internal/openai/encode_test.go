@@ -1,0 +1,95 @@
+package openai
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+func TestChunkRoundTrip(t *testing.T) {
+	meta := Meta{ID: "chatcmpl-1", Created: 1, Model: "qwen-plus", Extra: map[string]any{"aigc": map[string]string{"Label": "1"}}}
+	for _, tc := range []struct {
+		name string
+		in   chat.Chunk
+	}{
+		{"role", chat.Chunk{Delta: chat.Delta{Role: "assistant"}}},
+		{"content", chat.Chunk{Delta: chat.Delta{Content: "你好"}}},
+		{"reasoning", chat.Chunk{Delta: chat.Delta{ReasoningContent: "think"}}},
+		{"tool", chat.Chunk{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 1, ID: "c", Type: "function", Name: "f", Arguments: "{\"a\""}}}}},
+		{"finish", chat.Chunk{FinishReason: "stop"}},
+		{"usage only", chat.Chunk{Usage: &chat.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7, ReasoningTokens: 1, CachedTokens: 2}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := EncodeChunk(meta, tc.in, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var top map[string]json.RawMessage
+			if err := json.Unmarshal(b, &top); err != nil {
+				t.Fatalf("not JSON: %s", b)
+			}
+			if _, ok := top["aigc"]; !ok {
+				t.Errorf("extra member missing: %s", b)
+			}
+			got, eb, err := DecodeChunk(b)
+			if err != nil || eb != nil {
+				t.Fatalf("decode: %v %v", err, eb)
+			}
+			if d := cmp.Diff(tc.in, got); d != "" {
+				t.Errorf("round trip (-want +got):\n%s\n%s", d, b)
+			}
+		})
+	}
+}
+
+func TestEncodeResponse(t *testing.T) {
+	r := chat.Response{
+		Message:      chat.Message{Role: "assistant", ToolCalls: []chat.ToolCall{{ID: "c1", Type: "function", Name: "f", Arguments: "{}"}}},
+		FinishReason: "tool_calls",
+		Usage:        &chat.Usage{PromptTokens: 1, CompletionTokens: 2},
+	}
+	b, err := EncodeResponse(Meta{ID: "x", Model: "m", Extra: map[string]any{"privacy": map[string]int{"phone": 1}}}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, eb, err := DecodeResponse(b)
+	if err != nil || eb != nil {
+		t.Fatal(err, eb)
+	}
+	r.Usage.TotalTokens = 3 // filled in by the encoder
+	if d := cmp.Diff(r, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	var top struct {
+		Choices []struct {
+			Message struct {
+				Content *string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+		Privacy map[string]int `json:"privacy"`
+	}
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	if top.Choices[0].Message.Content != nil {
+		t.Errorf("content should be null for a tool-call-only answer: %s", b)
+	}
+	if top.Privacy["phone"] != 1 {
+		t.Errorf("extra member lost: %s", b)
+	}
+}
+
+func TestDecodeUpstreamError(t *testing.T) {
+	_, eb, err := DecodeChunk([]byte(`{"error":{"message":"Output data may contain inappropriate content.","type":"data_inspection_failed","param":null,"code":"data_inspection_failed"}}`))
+	if err != nil || eb == nil || eb.Code != "data_inspection_failed" {
+		t.Fatalf("got %+v, %v", eb, err)
+	}
+	if e := DecodeError([]byte(`{"error":{"message":"x","type":"t","code":429}}`)); e == nil || e.Code != "429" {
+		t.Fatalf("numeric code: %+v", e)
+	}
+	if e := DecodeError([]byte(`not json`)); e != nil {
+		t.Fatalf("garbage decoded as error: %+v", e)
+	}
+}
