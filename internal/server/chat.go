@@ -1,0 +1,347 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/openai"
+)
+
+// readBody reads a request body under the MaxBytesReader the middleware installed.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.TypeInvalidRequest, "request_too_large",
+			"request body is larger than the limit of "+byteSize(mbe.Limit)).WithCause(err)
+	}
+	if err != nil {
+		return nil, apierr.BadRequest("body_read_failed", "could not read the request body").WithCause(err)
+	}
+	return body, nil
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange) error {
+	ex.auditable = true
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	req, err := openai.DecodeRequest(body, openai.Limits{MaxMessages: s.opts.MaxMessages})
+	if err != nil {
+		return err
+	}
+	ex.Alias = req.Model
+	ex.PromptText = promptText(req)
+	stream, meta, err := s.Pipeline(r.Context(), w, ex, req)
+	if err != nil {
+		return err
+	}
+	if req.Stream {
+		return s.writeSSE(w, r, ex, req, stream, meta)
+	}
+	return s.writeCollected(w, r, ex, stream, meta)
+}
+
+// Pipeline runs the request side of the flow (privacy, input safety, routing) and wraps the
+// answer stream with the response side (output moderation, restore, labels). It sets the
+// per-answer headers on w. Other endpoints (the assistant) reuse it.
+func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchange, req *chat.Request) (chat.Stream, openai.Meta, error) {
+	p := ex.Profile
+	meta := openai.Meta{ID: "chatcmpl-" + strings.TrimPrefix(ex.RequestID, "req_"), Created: ex.Start.Unix(), Model: req.Model, Extra: map[string]any{}}
+	var restore func(chat.Stream) chat.Stream
+	if p.Protect != nil {
+		var counts map[string]int
+		var err error
+		restore, counts, err = p.Protect(req)
+		ex.Privacy = counts
+		if err != nil {
+			return nil, meta, err
+		}
+		receipt := counts
+		if receipt == nil {
+			receipt = map[string]int{}
+		}
+		b, _ := json.Marshal(receipt) // map keys are sorted: a stable header
+		w.Header().Set("X-Qiao-Privacy", string(b))
+		meta.Extra["privacy"] = receipt
+	}
+	var stream chat.Stream
+	if p.CheckInput != nil {
+		refusal, err := p.CheckInput(ctx, ex, req)
+		if err != nil {
+			return nil, meta, err
+		}
+		stream = refusal
+	}
+	if stream == nil {
+		// The upstream call lives as long as the client's request, and output moderation
+		// can cut it short.
+		uctx, cancel := context.WithCancel(ctx)
+		up, target, err := s.opts.Router.Chat(uctx, ex.Region, req)
+		if err != nil {
+			cancel()
+			return nil, meta, err
+		}
+		ex.Provider, ex.Model = target.Provider, target.Model
+		meta.Model = target.Model
+		w.Header().Set("X-Qiao-Provider", target.Provider)
+		stream = &cancelOnClose{Stream: up, cancel: cancel}
+		if p.Moderate != nil {
+			stream = p.Moderate(uctx, ex, stream, cancel)
+		} else {
+			stream = &upstreamBlock{Stream: stream, ex: ex, text: p.ContentFilterText}
+		}
+	}
+	if restore != nil {
+		stream = restore(stream)
+	}
+	if p.Label != nil {
+		implicit, produceID, wrap := p.Label(ex)
+		ex.Label, ex.ProduceID = implicit, produceID
+		meta.Extra["aigc"] = implicit
+		if wrap != nil {
+			stream = wrap(stream)
+		}
+	}
+	return stream, meta, nil
+}
+
+// promptText is what the prompt HMAC in the audit log covers: the text of every message.
+func promptText(req *chat.Request) string {
+	var b strings.Builder
+	for i := range req.Messages {
+		b.WriteString(req.Messages[i].Role)
+		b.WriteByte(':')
+		b.WriteString(req.Messages[i].Text())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (s *Server) audit(ctx context.Context, ex *Exchange) error {
+	ex.audited = true
+	if s.opts.Audit == nil {
+		return nil
+	}
+	// The record is kept even if the client has gone: detach from its cancellation.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.opts.Audit(actx, ex)
+	ex.PromptText, ex.AnswerText = "", ""
+	if err == nil {
+		return nil
+	}
+	if _, ok := apierr.As(err); ok {
+		return err
+	}
+	return apierr.New(http.StatusServiceUnavailable, apierr.TypeAPI, "audit_unavailable",
+		"the audit log cannot record this request, so it is not served; try again later").WithCause(err)
+}
+
+func (s *Server) writeCollected(w http.ResponseWriter, r *http.Request, ex *Exchange, stream chat.Stream, meta openai.Meta) error {
+	resp, err := chat.Collect(stream)
+	if err != nil {
+		return err
+	}
+	ex.Usage, ex.Finish = resp.Usage, resp.FinishReason
+	ex.AnswerText = resp.Message.Content
+	ex.Status = http.StatusOK
+	if err := s.audit(r.Context(), ex); err != nil {
+		ex.Status = 0
+		return err
+	}
+	b, err := openai.EncodeResponse(meta, resp)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return nil
+}
+
+// writeSSE streams the answer as OpenAI server-sent events. Content flows through at once;
+// only the finishing chunk is held until the upstream ends, so that usage and the implicit
+// label can ride on the last events.
+func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, req *chat.Request, stream chat.Stream, meta openai.Meta) error {
+	defer stream.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	var buf []byte
+	send := func(c chat.Chunk, withExtra bool) error {
+		b, err := openai.EncodeChunk(meta, c, withExtra)
+		if err != nil {
+			return err
+		}
+		buf = append(append(append(buf[:0], "data: "...), b...), "\n\n"...)
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	var (
+		usage  *chat.Usage
+		final  chat.Chunk
+		first  = true
+		answer strings.Builder
+	)
+	for {
+		c, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ex.Status, _ = apierr.Public(err)
+			if e, ok := apierr.As(err); ok {
+				ex.ErrCode = e.Code
+			} else {
+				ex.ErrCode = "internal_error"
+			}
+			ex.AnswerText = answer.String()
+			if aerr := s.audit(r.Context(), ex); aerr != nil {
+				s.log.Error("audit record lost for a failed stream", "request_id", ex.RequestID, "err", aerr)
+			}
+			s.writeStreamError(w, rc, err)
+			return nil
+		}
+		if c.Usage != nil {
+			usage, c.Usage = c.Usage, nil
+		}
+		answer.WriteString(c.Delta.Content)
+		if c.FinishReason != "" {
+			final.FinishReason = c.FinishReason
+			final.Delta.Content += c.Delta.Content
+			final.Delta.ReasoningContent += c.Delta.ReasoningContent
+			final.Delta.ToolCalls = append(final.Delta.ToolCalls, c.Delta.ToolCalls...)
+			continue
+		}
+		if c.Delta.Empty() {
+			continue
+		}
+		if first {
+			c.Delta.Role = chat.RoleAssistant
+			ex.TTFT = s.now().Sub(ex.Start)
+		}
+		if err := send(c, first); err != nil {
+			return nil // the client has gone; the deferred Close cancels the upstream
+		}
+		first = false
+	}
+	if final.FinishReason == "" {
+		final.FinishReason = chat.FinishStop
+	}
+	if first {
+		final.Delta.Role = chat.RoleAssistant
+		ex.TTFT = s.now().Sub(ex.Start)
+	}
+	ex.Usage, ex.Finish = usage, final.FinishReason
+	ex.AnswerText = answer.String()
+	ex.Status = http.StatusOK
+	if err := s.audit(r.Context(), ex); err != nil {
+		ex.Status, _ = apierr.Public(err)
+		s.writeStreamError(w, rc, err)
+		return nil
+	}
+	if err := send(final, true); err != nil {
+		return nil
+	}
+	if req.IncludeUsage && usage != nil {
+		if err := send(chat.Chunk{Usage: usage}, true); err != nil {
+			return nil
+		}
+	}
+	io.WriteString(w, "data: [DONE]\n\n")
+	rc.Flush()
+	return nil
+}
+
+// writeStreamError ends a started stream with an OpenAI-style error event (no [DONE]), which
+// SDKs surface as a stream error.
+func (s *Server) writeStreamError(w http.ResponseWriter, rc *http.ResponseController, err error) {
+	_, body := apierr.Public(err)
+	b, _ := json.Marshal(body)
+	w.Write([]byte("data: "))
+	w.Write(b)
+	w.Write([]byte("\n\n"))
+	rc.Flush()
+}
+
+// cancelOnClose cancels the upstream context when the stream is closed, so nothing outlives
+// the request.
+type cancelOnClose struct {
+	chat.Stream
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.Stream.Close()
+	c.cancel()
+	return err
+}
+
+// upstreamBlock turns an upstream moderation block (DataInspectionFailed) into a clean end
+// of the answer, for regions without an output-moderation stage of their own.
+type upstreamBlock struct {
+	chat.Stream
+	ex   *Exchange
+	text string
+	done bool
+}
+
+func (u *upstreamBlock) Recv() (chat.Chunk, error) {
+	if u.done {
+		return chat.Chunk{}, io.EOF
+	}
+	c, err := u.Stream.Recv()
+	if err != nil && apierr.IsContentFilter(err) {
+		u.done = true
+		u.Stream.Close()
+		u.ex.Safety = append(u.ex.Safety, SafetyOutcome{Stage: "upstream", Action: "block", Rule: "upstream_data_inspection"})
+		text := u.text
+		if text == "" {
+			text = "This answer was stopped by content moderation."
+		}
+		return chat.Chunk{Delta: chat.Delta{Content: text}, FinishReason: chat.FinishContentFilter}, nil
+	}
+	return c, err
+}
+
+var (
+	_ chat.Stream = (*cancelOnClose)(nil)
+	_ chat.Stream = (*upstreamBlock)(nil)
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return nil
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/tenant"
+)
+
+// Exchange is everything the gateway learns and decides about one request. Stages add to
+// it; the audit hook reads it at the end. It never holds prompt or answer text.
+type Exchange struct {
+	RequestID string
+	Start     time.Time
+	Key       tenant.Key
+	Region    string
+	Profile   *Profile
+	Locale    string
+
+	Endpoint string // "chat", "images", "assistant", ...
+	Alias    string // model alias the client asked for
+	Provider string // provider that answered
+	Model    string // upstream model
+
+	Privacy map[string]int // detections by type
+	Safety  []SafetyOutcome
+	Usage   *chat.Usage
+	Finish  string
+	Status  int
+	ErrCode string
+	// Label is the implicit AIGC label attached to the answer, if any.
+	Label any
+	// ProduceID is the label's content id, copied for the audit log.
+	ProduceID string
+	// PromptMAC and AnswerMAC are filled by the audit hook from the texts, which the server
+	// hands to it through PromptText/AnswerText and then forgets.
+	PromptText string
+	AnswerText string
+
+	TTFT    time.Duration
+	Latency time.Duration
+
+	auditable bool // a content request: audited whatever its outcome
+	audited   bool
+}
+
+// SafetyOutcome is one moderation decision.
+type SafetyOutcome struct {
+	Stage       string `json:"stage"` // input | output | upstream
+	Action      string `json:"action"`
+	Rule        string `json:"rule,omitempty"`
+	Category    string `json:"category,omitempty"`
+	PackVersion string `json:"pack_version,omitempty"`
+}
+
+type exchangeKey struct{}
+
+// ExchangeFrom returns the request's exchange, set by the server's middleware.
+func ExchangeFrom(ctx context.Context) *Exchange {
+	ex, _ := ctx.Value(exchangeKey{}).(*Exchange)
+	return ex
+}
+
+func withExchange(ctx context.Context, ex *Exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, ex)
+}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the gateway's Prometheus metrics, on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	upstream *prometheus.HistogramVec
+	ttft     *prometheus.HistogramVec
+	tokens   *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	pii      *prometheus.CounterVec
+	safety   *prometheus.CounterVec
+	inflight prometheus.Gauge
+}
+
+// Latency buckets from 1ms to ~60s: model answers are slow, the gateway's own work is fast,
+// and both need resolution.
+var latencyBuckets = prometheus.ExponentialBuckets(0.001, 2, 17)
+
+// NewMetrics creates and registers the metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qiao_requests_total", Help: "Requests served, by region, endpoint, provider, model and HTTP status.",
+	}, []string{"region", "endpoint", "provider", "model", "status"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "qiao_request_duration_seconds", Help: "Client-side request latency, from request to last byte.", Buckets: latencyBuckets,
+	}, []string{"region", "endpoint", "provider", "model"})
+	m.upstream = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "qiao_upstream_duration_seconds", Help: "Upstream latency to the first chunk, per attempt, by outcome.", Buckets: latencyBuckets,
+	}, []string{"region", "provider", "model", "outcome"})
+	m.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "qiao_time_to_first_token_seconds", Help: "Time from request to the first token sent to the client.", Buckets: latencyBuckets,
+	}, []string{"region", "provider", "model"})
+	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qiao_tokens_total", Help: "Tokens reported by upstreams, by kind (prompt, completion, reasoning).",
+	}, []string{"region", "provider", "model", "kind"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qiao_errors_total", Help: "Error responses by region, provider and error code.",
+	}, []string{"region", "provider", "code"})
+	m.pii = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qiao_pii_detections_total", Help: "Personal data items protected, by region and type.",
+	}, []string{"region", "type"})
+	m.safety = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qiao_safety_blocks_total", Help: "Moderation blocks by region, stage and category.",
+	}, []string{"region", "stage", "category"})
+	m.inflight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "qiao_inflight_requests", Help: "Requests being served now.",
+	})
+	m.Registry.MustRegister(m.requests, m.latency, m.upstream, m.ttft, m.tokens, m.errors, m.pii, m.safety, m.inflight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveUpstream records one upstream attempt.
+func (m *Metrics) ObserveUpstream(region, provider, model string, err error, d time.Duration) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.upstream.WithLabelValues(region, provider, model, outcome).Observe(d.Seconds())
+}
+
+func (m *Metrics) observeExchange(ex *Exchange) {
+	provider, model := orNone(ex.Provider), orNone(ex.Model)
+	region := orNone(ex.Region)
+	m.requests.WithLabelValues(region, ex.Endpoint, provider, model, strconv.Itoa(ex.Status)).Inc()
+	m.latency.WithLabelValues(region, ex.Endpoint, provider, model).Observe(ex.Latency.Seconds())
+	if ex.TTFT > 0 {
+		m.ttft.WithLabelValues(region, provider, model).Observe(ex.TTFT.Seconds())
+	}
+	if u := ex.Usage; u != nil {
+		m.tokens.WithLabelValues(region, provider, model, "prompt").Add(float64(u.PromptTokens))
+		m.tokens.WithLabelValues(region, provider, model, "completion").Add(float64(u.CompletionTokens))
+		if u.ReasoningTokens > 0 {
+			m.tokens.WithLabelValues(region, provider, model, "reasoning").Add(float64(u.ReasoningTokens))
+		}
+	}
+	if ex.ErrCode != "" {
+		m.errors.WithLabelValues(region, provider, ex.ErrCode).Inc()
+	}
+	for typ, n := range ex.Privacy {
+		m.pii.WithLabelValues(region, typ).Add(float64(n))
+	}
+	for _, o := range ex.Safety {
+		if o.Action == "block" {
+			m.safety.WithLabelValues(region, o.Stage, orNone(o.Category)).Inc()
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"context"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+// Profile is one region's policy, as the server needs it. Every stage is optional: a nil
+// function means the region does not use it. Stages are plain functions so the server does
+// not depend on how privacy, safety or labelling are implemented; the gateway package
+// adapts the real packages into them.
+type Profile struct {
+	Region string
+
+	// Protect pseudonymizes the request in place. It returns a stream wrapper that restores
+	// the originals in the answer and the counts by type. An error refuses the request.
+	Protect func(req *chat.Request) (restore func(chat.Stream) chat.Stream, counts map[string]int, err error)
+
+	// CheckInput moderates the request. A non-nil refusal stream is sent as the answer; an
+	// error refuses the request with that error.
+	CheckInput func(ctx context.Context, ex *Exchange, req *chat.Request) (refusal chat.Stream, err error)
+
+	// Moderate wraps the upstream stream with output moderation. cancel stops the upstream
+	// call.
+	Moderate func(ctx context.Context, ex *Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream
+
+	// ContentFilterText is said when the upstream blocks an answer and no Moderate stage
+	// is configured to say it better.
+	ContentFilterText string
+
+	// Label returns the implicit label for one answer (added to the response envelope
+	// under "aigc") and a wrapper that adds the explicit label to the text.
+	Label func(ex *Exchange) (implicit any, produceID string, wrap func(chat.Stream) chat.Stream)
+
+	// Standing tells whether a key may be served: "" or "ok", "warn", "limited", "suspended".
+	Standing func(keyID string) string
+
+	// Filing is the model filing number shown to users in this region (header
+	// X-Qiao-Filing), empty if none.
+	Filing string
+	// Compliance is returned by GET /v1/compliance.
+	Compliance any
+}
