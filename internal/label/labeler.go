@@ -16,8 +16,8 @@ import (
 
 // Options are the labeler's injected dependencies. Zero fields take the real ones.
 type Options struct {
-	Now    func() time.Time          // default time.Now
-	Rand   io.Reader                 // default crypto/rand.Reader
+	Now    func() time.Time         // default time.Now
+	Rand   io.Reader                // default crypto/rand.Reader
 	Getenv func(name string) string // default os.Getenv
 }
 
