@@ -1,0 +1,94 @@
+package openaicompat
+
+import (
+	"bytes"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/openai"
+	"github.com/qiao-gateway/qiao/internal/provider/upstream"
+)
+
+// decoder implements upstream.Decoder for OpenAI-style streams.
+type decoder struct {
+	provider string
+	// held is the chunk carrying the finish reason, held back until the usage chunk (which
+	// OpenAI sends after it, with choices:[]) or the end, so that usage rides on the last
+	// chunk, as with every adapter.
+	held     *chat.Chunk
+	finished bool
+	usage    *chat.Usage
+}
+
+// NewDecoder returns a decoder for one OpenAI-style streamed answer. It is exported for tests
+// and tools that replay recorded transcripts (upstream.ReadEvents).
+func NewDecoder(provider string) upstream.Decoder { return &decoder{provider: provider} }
+
+var done = []byte("[DONE]")
+
+// Event implements upstream.Decoder.
+func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
+	data := bytes.TrimSpace(ev.Data)
+	if bytes.Equal(data, done) {
+		return d.flush(), true, nil
+	}
+	if len(data) == 0 {
+		return nil, false, nil
+	}
+	c, eb, err := openai.DecodeChunk(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if eb != nil {
+		// A mid-stream error event: output moderation (data_inspection_failed), or an
+		// upstream failure. Held chunks are dropped: the answer is not complete.
+		return nil, false, upstream.Map(fromBody(d.provider, ev.HTTPStatus, eb))
+	}
+	if c.Usage != nil {
+		d.usage = c.Usage
+		c.Usage = nil
+		if d.held != nil {
+			return d.flush(), false, nil
+		}
+	}
+	if c.FinishReason != "" {
+		d.finished = true
+		if !c.Delta.Empty() {
+			// Emit the delta now; hold only the finish.
+			fin := chat.Chunk{FinishReason: c.FinishReason}
+			d.held = &fin
+			c.FinishReason = ""
+			return []chat.Chunk{c}, false, nil
+		}
+		d.held = &c
+		return nil, false, nil
+	}
+	if c.Delta.Empty() {
+		return nil, false, nil
+	}
+	return []chat.Chunk{c}, false, nil
+}
+
+func (d *decoder) flush() []chat.Chunk {
+	if d.held == nil {
+		if d.usage != nil && d.finished {
+			u := d.usage
+			d.usage = nil
+			return []chat.Chunk{{Usage: u}}
+		}
+		return nil
+	}
+	c := *d.held
+	d.held = nil
+	c.Usage = d.usage
+	d.usage = nil
+	return []chat.Chunk{c}
+}
+
+// End implements upstream.Decoder: a stream that ends without [DONE] is complete if a finish
+// reason arrived (some servers omit [DONE]); otherwise it was cut.
+func (d *decoder) End() ([]chat.Chunk, error) {
+	if !d.finished {
+		return nil, upstream.Truncated(d.provider)
+	}
+	return d.flush(), nil
+}

@@ -1,0 +1,216 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/apierr"
+)
+
+// Timeouts bound one upstream call. Zero fields take the defaults below. Durations are written
+// in YAML as Go durations ("5s", "1m30s").
+type Timeouts struct {
+	// Connect bounds getting a connection (DNS, TCP, TLS). Default 5s.
+	Connect time.Duration `yaml:"connect"`
+	// FirstByte bounds the time from sending the request to the first event of the answer
+	// (for streams) or the first byte of the body. Default 60s: reasoning models can think
+	// for a while before they say anything.
+	FirstByte time.Duration `yaml:"first_byte"`
+	// BetweenChunks bounds the silence between two events once the answer has started; the
+	// timer restarts on every event, keep-alive comments included. Default 60s.
+	BetweenChunks time.Duration `yaml:"between_chunks"`
+	// Total bounds the whole call, reading the last event included. Default 10m.
+	Total time.Duration `yaml:"total"`
+}
+
+// Default timeouts.
+const (
+	DefaultConnect       = 5 * time.Second
+	DefaultFirstByte     = 60 * time.Second
+	DefaultBetweenChunks = 60 * time.Second
+	DefaultTotal         = 10 * time.Minute
+)
+
+// WithDefaults returns t with zero fields set to the defaults.
+func (t Timeouts) WithDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = DefaultConnect
+	}
+	if t.FirstByte <= 0 {
+		t.FirstByte = DefaultFirstByte
+	}
+	if t.BetweenChunks <= 0 {
+		t.BetweenChunks = DefaultBetweenChunks
+	}
+	if t.Total <= 0 {
+		t.Total = DefaultTotal
+	}
+	return t
+}
+
+// Validate rejects negative timeouts.
+func (t Timeouts) Validate() error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"connect", t.Connect}, {"first_byte", t.FirstByte}, {"between_chunks", t.BetweenChunks}, {"total", t.Total}} {
+		if f.d < 0 {
+			return fmt.Errorf("timeouts.%s must not be negative, got %s", f.name, f.d)
+		}
+	}
+	return nil
+}
+
+// NewHTTPClient returns a client tuned for a gateway: many idle connections per upstream host
+// (each streamed answer holds one for its whole length), HTTP/2 when the upstream offers it, no
+// transparent gzip (it would buffer event streams), and no client-level timeout (a Call sets
+// its own, per phase).
+func NewHTTPClient() *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}}
+}
+
+// timeoutError is the cancellation cause a Call's timers use.
+type timeoutError struct{ phase string }
+
+func (e *timeoutError) Error() string { return "upstream: " + e.phase + " timeout" }
+
+var (
+	errConnectTimeout   = &timeoutError{"connect"}
+	errFirstByteTimeout = &timeoutError{"first byte"}
+	errBetweenTimeout   = &timeoutError{"between chunks"}
+	errTotalTimeout     = &timeoutError{"total"}
+	errClosed           = errors.New("upstream: call closed")
+)
+
+// Call is one upstream HTTP exchange under Timeouts. Progress must be called each time a piece
+// of the answer arrives; Close releases the connection. A Call's timers cancel the request's
+// context, which makes the transport abort the read in progress.
+type Call struct {
+	Provider string
+	Resp     *http.Response
+
+	parent    context.Context
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	t         Timeouts
+	connect   *time.Timer
+	firstByte *time.Timer
+	idle      *time.Timer
+	total     *time.Timer
+
+	mu      sync.Mutex // guards started and idle: Close may run on another goroutine
+	started bool
+}
+
+// Do sends req (whose context is replaced) under the timeouts and returns the call once the
+// response headers have arrived, whatever the status. The error is an *apierr.Error (502 for
+// connection failures, 504 for timeouts, both retryable) or, when ctx was cancelled by the
+// caller, the context's error.
+func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts, provider string) (*Call, error) {
+	t = t.WithDefaults()
+	cctx, cancel := context.WithCancelCause(ctx)
+	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, t: t}
+	c.total = time.AfterFunc(t.Total, func() { cancel(errTotalTimeout) })
+	c.firstByte = time.AfterFunc(t.FirstByte, func() { cancel(errFirstByteTimeout) })
+	c.connect = time.AfterFunc(t.Connect, func() { cancel(errConnectTimeout) })
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.connect.Stop() }}
+	req = req.WithContext(httptrace.WithClientTrace(cctx, trace))
+	resp, err := client.Do(req)
+	if err != nil {
+		c.stopTimers()
+		e := c.mapErr(err, false)
+		cancel(errClosed)
+		return nil, e
+	}
+	c.connect.Stop()
+	c.Resp = resp
+	return c, nil
+}
+
+// Progress records that a piece of the answer arrived: the first call stops the first-byte
+// timer, every call restarts the between-chunks timer.
+func (c *Call) Progress() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.started {
+		c.started = true
+		c.firstByte.Stop()
+		c.idle = time.AfterFunc(c.t.BetweenChunks, func() { c.cancel(errBetweenTimeout) })
+		return
+	}
+	c.idle.Reset(c.t.BetweenChunks)
+}
+
+// Close stops the timers, cancels the request and closes the body. It is safe to call twice.
+func (c *Call) Close() error {
+	c.stopTimers()
+	c.cancel(errClosed)
+	if c.Resp != nil {
+		return c.Resp.Body.Close()
+	}
+	return nil
+}
+
+func (c *Call) stopTimers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total.Stop()
+	c.firstByte.Stop()
+	c.connect.Stop()
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+}
+
+// ReadErr maps an error met while reading the body. delivered says whether any chunk has
+// already gone to the caller: after that, nothing is retryable, since the router cannot take
+// back what the client has seen.
+func (c *Call) ReadErr(err error, delivered bool) error {
+	return c.mapErr(err, delivered)
+}
+
+func (c *Call) mapErr(err error, delivered bool) error {
+	if c.parent.Err() != nil {
+		// The caller went away (client disconnected, or its own deadline): not an upstream
+		// failure, so no apierr and no retry.
+		return fmt.Errorf("%s: request cancelled: %w", c.Provider, context.Cause(c.parent))
+	}
+	cause := context.Cause(c.ctx)
+	var te *timeoutError
+	if errors.As(cause, &te) {
+		e := apierr.New(http.StatusGatewayTimeout, apierr.TypeAPI, CodeUpstreamTimeout,
+			fmt.Sprintf("the model provider did not answer in time (%s)", te.phase)).WithCause(fmt.Errorf("%s: %w: %w", c.Provider, te, err))
+		e.Retryable = !delivered
+		return e
+	}
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if delivered || started {
+		e := apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamStreamBroken,
+			"the connection to the model provider broke while the answer was streaming").WithCause(fmt.Errorf("%s: %w", c.Provider, err))
+		e.Retryable = !delivered
+		return e
+	}
+	e := apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamUnavailable,
+		"the model provider could not be reached").WithCause(fmt.Errorf("%s: %w", c.Provider, err))
+	e.Retryable = true
+	return e
+}

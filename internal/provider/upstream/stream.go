@@ -1,0 +1,194 @@
+package upstream
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+// Decoder turns a provider's SSE events into chat chunks. One Decoder serves one answer.
+type Decoder interface {
+	// Event decodes one event that carries data. It returns the chunks to emit (possibly none),
+	// done when the provider has signalled the end of the answer (OpenAI's [DONE]), or an
+	// error: an *apierr.Error for errors the upstream reported in the stream, another error
+	// for undecodable events.
+	Event(ev *Event) (chunks []chat.Chunk, done bool, err error)
+	// End is called when the byte stream ends without done. It returns final chunks, or an
+	// error when the answer is incomplete (the connection was cut mid-answer).
+	End() ([]chat.Chunk, error)
+}
+
+// EventStream is a chat.Stream over an SSE body. It owns the Call (if any) and closes it.
+type EventStream struct {
+	provider  string
+	call      *Call
+	body      io.Closer
+	sse       *SSEReader
+	dec       Decoder
+	pending   []chat.Chunk
+	events    int
+	delivered bool
+	closed    bool
+	err       error // sticky: io.EOF or the terminal error
+}
+
+// ErrClosed is returned by Recv after Close.
+var ErrClosed = errors.New("upstream: stream closed")
+
+var _ chat.Stream = (*EventStream)(nil)
+
+// NewEventStream returns a stream reading c's response body with dec.
+func NewEventStream(c *Call, dec Decoder) *EventStream {
+	return &EventStream{provider: c.Provider, call: c, body: c.Resp.Body, sse: NewSSEReader(c.Resp.Body), dec: dec}
+}
+
+// ReadEvents returns a stream over r without a Call (no timeouts). Tests and fuzzers use it to
+// run a decoder over recorded transcripts.
+func ReadEvents(provider string, r io.Reader, dec Decoder) *EventStream {
+	return &EventStream{provider: provider, sse: NewSSEReader(r), dec: dec}
+}
+
+// Prime reads ahead until the first chunk is available, the stream ends, or it fails, and
+// returns the failure. Adapters call it before handing the stream out, so every failure that
+// happens before any output (an error event at the start, a first-byte timeout) is returned
+// by Chat itself, where the router can still fall back.
+func (s *EventStream) Prime() error {
+	for len(s.pending) == 0 && s.err == nil {
+		s.fill()
+	}
+	if len(s.pending) == 0 && s.err != nil && !errors.Is(s.err, io.EOF) {
+		return s.err
+	}
+	return nil
+}
+
+// Recv implements chat.Stream.
+func (s *EventStream) Recv() (chat.Chunk, error) {
+	if s.closed {
+		return chat.Chunk{}, ErrClosed
+	}
+	for len(s.pending) == 0 {
+		if s.err != nil {
+			return chat.Chunk{}, s.err
+		}
+		s.fill()
+	}
+	c := s.pending[0]
+	s.pending = s.pending[1:]
+	s.delivered = true
+	return c, nil
+}
+
+// fill reads one event and decodes it, appending to pending or setting err.
+func (s *EventStream) fill() {
+	ev, err := s.sse.Next()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			s.fail(s.readErr(err))
+			return
+		}
+		chunks, err := s.dec.End()
+		s.pending = append(s.pending, chunks...)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.finish(io.EOF)
+		return
+	}
+	if s.call != nil {
+		s.call.Progress()
+	}
+	if ev.Data == nil {
+		return // comment-only block: a keep-alive
+	}
+	s.events++
+	chunks, done, err := s.dec.Event(&ev)
+	s.pending = append(s.pending, chunks...)
+	if err != nil {
+		if _, ok := apierr.As(err); !ok {
+			err = BadStream(s.provider, fmt.Errorf("event %d: %w", s.events, err))
+		}
+		s.fail(err)
+		return
+	}
+	if done {
+		s.finish(io.EOF)
+	}
+}
+
+func (s *EventStream) readErr(err error) error {
+	if errors.Is(err, ErrLineTooLong) {
+		return BadStream(s.provider, err)
+	}
+	if s.call != nil {
+		return s.call.ReadErr(err, s.delivered || len(s.pending) > 0)
+	}
+	return BadStream(s.provider, err)
+}
+
+// fail records a terminal error. Once a chunk has been delivered nothing is retryable; an
+// upstream error event that arrives first stays retryable if its code is.
+func (s *EventStream) fail(err error) {
+	if e, ok := apierr.As(err); ok && e.Retryable && (s.delivered || len(s.pending) > 0) {
+		cp := *e
+		cp.Retryable = false
+		err = &cp
+	}
+	s.finish(err)
+}
+
+func (s *EventStream) finish(err error) {
+	s.err = err
+	// A finished answer must not be cancelled later by a timer that is still armed.
+	if s.call != nil {
+		s.call.stopTimers()
+	}
+}
+
+// Close implements chat.Stream. It aborts the upstream request if the answer is not finished.
+func (s *EventStream) Close() error {
+	s.closed = true
+	if s.err == nil {
+		s.err = ErrClosed
+	}
+	if s.call != nil {
+		return s.call.Close()
+	}
+	if s.body != nil {
+		return s.body.Close()
+	}
+	return nil
+}
+
+// BadStream is the error for an upstream byte stream the adapter cannot decode: garbage,
+// truncated JSON, over-long lines. It is a 502 and not retryable (the upstream did answer; the
+// router's breaker will notice a provider that keeps doing this).
+func BadStream(provider string, cause error) *apierr.Error {
+	return apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamBadResponse,
+		"the model provider sent a malformed answer").WithCause(fmt.Errorf("%s: %w", provider, cause))
+}
+
+// Truncated is the error for a stream that ended before the answer was finished.
+// It is retryable, which EventStream undoes once a chunk has been delivered.
+func Truncated(provider string) *apierr.Error {
+	e := apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamStreamBroken,
+		"the model provider's answer stopped before it was finished").
+		WithCause(fmt.Errorf("%s: stream ended without a finish reason", provider))
+	e.Retryable = true
+	return e
+}
+
+// MissingCredential is the error for a provider whose API key environment variable is empty.
+// It is retryable: another provider may be configured.
+func MissingCredential(provider string) *apierr.Error {
+	e := apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamCredential,
+		"the gateway has no credential configured for the model provider").
+		WithCause(fmt.Errorf("%s: API key environment variable is empty", provider))
+	e.Retryable = true
+	return e
+}
