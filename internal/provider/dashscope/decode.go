@@ -264,4 +264,3 @@ func parseError(provider string, status int, body []byte) *upstream.UpstreamErro
 func errorFromBody(provider string, status int, body []byte) *apierr.Error {
 	return upstream.Map(parseError(provider, status, body))
 }
-

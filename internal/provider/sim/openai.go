@@ -10,10 +10,10 @@ import (
 )
 
 type oaRequest struct {
-	Model         string          `json:"model"`
-	Messages      []oaMessage     `json:"messages"`
-	Tools         []dsTool        `json:"tools"`
-	Stream        bool            `json:"stream"`
+	Model         string      `json:"model"`
+	Messages      []oaMessage `json:"messages"`
+	Tools         []dsTool    `json:"tools"`
+	Stream        bool        `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
@@ -249,7 +249,7 @@ func (s *Server) oaWhole(w http.ResponseWriter, r *http.Request, p *plan, steps 
 	}
 	b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion", "created": created, "model": model,
 		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": last.Finish, "logprobs": nil}},
-		"usage": oaUsage(p, last), "system_fingerprint": nil})
+		"usage":   oaUsage(p, last), "system_fingerprint": nil})
 	w.Header().Set("Content-Type", "application/json")
 	if p.CutAfter > 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
