@@ -1,0 +1,88 @@
+package imagegen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// maxJSONBytes bounds an upstream JSON answer. b64_json of 4 images of DefaultMaxImageBytes fits.
+const maxJSONBytes = 4*DefaultMaxImageBytes*4/3 + 1<<20
+
+// doJSON sends a request and decodes a 200 answer into out; any other status is decoded as
+// an upstream error with errBody.
+func doJSON(ctx context.Context, c *http.Client, req *http.Request, out any, decodeErr func(status int, body []byte) *UpstreamError) (*UpstreamError, error) {
+	resp, err := c.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxJSONBytes {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxJSONBytes)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return decodeErr(resp.StatusCode, body), nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	return nil, nil
+}
+
+// download fetches a generated image from a result URL, refusing more than max bytes and
+// anything that is not PNG or JPEG. When the upstream is reached over https, result URLs must
+// be https too: an upstream answer must not steer the gateway to a plaintext or local URL.
+func download(ctx context.Context, c *http.Client, rawURL string, httpsOnly bool, max int64) (Image, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && (httpsOnly || u.Scheme != "http")) || u.Host == "" {
+		return Image{}, fmt.Errorf("result URL is not an acceptable http(s) URL")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Image{}, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return Image{}, fmt.Errorf("download result: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Image{}, fmt.Errorf("download result: HTTP %d", resp.StatusCode)
+	}
+	if resp.ContentLength > max {
+		return Image{}, errTooLarge{max}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return Image{}, fmt.Errorf("download result: %w", err)
+	}
+	if int64(len(data)) > max {
+		return Image{}, errTooLarge{max}
+	}
+	return sniff(data)
+}
+
+type errTooLarge struct{ max int64 }
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("generated image larger than %d bytes", e.max)
+}
+
+// sniff checks that data is a PNG or JPEG and returns it as an Image.
+func sniff(data []byte) (Image, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return Image{Data: data, MIME: "image/png"}, nil
+	case len(data) > 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		return Image{Data: data, MIME: "image/jpeg"}, nil
+	}
+	return Image{}, fmt.Errorf("generated image is %s, not PNG or JPEG", http.DetectContentType(data))
+}
