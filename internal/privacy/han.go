@@ -1,0 +1,242 @@
+package privacy
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Flags for Han characters that can start something: a table lookup per character keeps
+// the pass over Chinese text cheap.
+const (
+	fPlate    = 1 << iota // a province abbreviation (京, 沪, ...)
+	fNameCue              // first character of a cue before a name
+	fTitle                // first character of a title after a name
+	fAddrCue              // first character of an address cue
+	fDivision             // first character of a division name
+	fRoad                 // a road suffix character (路, 街, ...)
+	fSurname              // a surname (aggressive names)
+)
+
+const hanBase, hanEnd = 0x4E00, 0x9FFF
+
+var hanFlags [hanEnd - hanBase + 1]uint8
+
+var (
+	givenSet   = runeSet(givenChars)
+	surnameSet = runeSet(surnames)
+	stopSet    = runeSet(addrStop)
+)
+
+func init() {
+	set := func(r rune, f uint8) {
+		if r >= hanBase && r <= hanEnd {
+			hanFlags[r-hanBase] |= f
+		}
+	}
+	first := func(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
+	for _, r := range "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼" {
+		set(r, fPlate)
+	}
+	for _, c := range nameBefore {
+		set(first(c), fNameCue)
+	}
+	for _, c := range nameAfter {
+		set(first(c), fTitle)
+	}
+	for _, c := range addrCues {
+		set(first(c), fAddrCue)
+	}
+	for _, c := range divisionNames {
+		set(first(c), fDivision)
+	}
+	for _, c := range roadSuffixes {
+		set(first(c), fRoad)
+	}
+	for _, r := range surnames {
+		set(r, fSurname)
+	}
+	for _, c := range compoundSurnames {
+		set(first(c), fSurname)
+	}
+}
+
+func runeSet(s string) map[rune]bool {
+	m := make(map[rune]bool, len(s)/3)
+	for _, r := range s {
+		m[r] = true
+	}
+	return m
+}
+
+// han dispatches the Han character r at i to the recognizers it can start.
+func (d *detector) han(i int, r rune, size int) {
+	if r < hanBase || r > hanEnd {
+		return
+	}
+	f := hanFlags[r-hanBase]
+	if f == 0 {
+		return
+	}
+	s := d.s
+	if f&fPlate != 0 {
+		d.plate(i, size)
+	}
+	if f&fNameCue != 0 {
+		for _, c := range nameBefore {
+			if strings.HasPrefix(s[i:], c) {
+				d.nameAfterCue(i + len(c))
+				break
+			}
+		}
+	}
+	if f&fTitle != 0 && i > 0 {
+		for _, c := range nameAfter {
+			if strings.HasPrefix(s[i:], c) {
+				d.nameBeforeTitle(i)
+				break
+			}
+		}
+	}
+	if f&fSurname != 0 && d.aggressive {
+		d.nameBare(i)
+	}
+	if i < d.addrUntil {
+		return
+	}
+	if f&fAddrCue != 0 {
+		for _, c := range addrCues {
+			if strings.HasPrefix(s[i:], c) {
+				p := skipPunct(s, i+len(c))
+				if end, ok := d.address(p, true); ok {
+					d.add(Address, p, end)
+					d.addrUntil = end
+					return
+				}
+				break
+			}
+		}
+	}
+	if f&fDivision != 0 {
+		for _, c := range divisionNames {
+			if strings.HasPrefix(s[i:], c) {
+				if end, ok := d.address(i, false); ok {
+					d.add(Address, i, end)
+					d.addrUntil = end
+					return
+				}
+				break
+			}
+		}
+	}
+	if f&fRoad != 0 {
+		d.roadAnchor(i)
+	}
+}
+
+// skipPunct skips a colon, 是/为 and spaces after a cue.
+func skipPunct(s string, p int) int {
+	for p < len(s) {
+		switch {
+		case s[p] == ':' || s[p] == ' ':
+			p++
+		case strings.HasPrefix(s[p:], "："), strings.HasPrefix(s[p:], "是"), strings.HasPrefix(s[p:], "为"):
+			p += 3
+		default:
+			return p
+		}
+	}
+	return p
+}
+
+// surnameAt returns the length in bytes of a surname starting at p, preferring a compound one.
+func surnameAt(s string, p int) int {
+	for _, c := range compoundSurnames {
+		if strings.HasPrefix(s[p:], c) {
+			return len(c)
+		}
+	}
+	r, n := utf8.DecodeRuneInString(s[p:])
+	if surnameSet[r] {
+		return n
+	}
+	return 0
+}
+
+// givenAfter returns the end of up to max given-name characters from p.
+func givenAfter(s string, p, max int) int {
+	for k := 0; k < max && p < len(s); k++ {
+		r, n := utf8.DecodeRuneInString(s[p:])
+		if !givenSet[r] {
+			break
+		}
+		p += n
+	}
+	return p
+}
+
+// nameAfterCue finds a name right after a cue: 我叫张伟 → 张伟.
+func (d *detector) nameAfterCue(p int) {
+	s := d.s
+	p = skipPunct(s, p)
+	sn := surnameAt(s, p)
+	if sn == 0 {
+		return
+	}
+	e := givenAfter(s, p+sn, 2)
+	if e == p+sn {
+		return
+	}
+	d.add(Name, p, e)
+}
+
+// nameBeforeTitle finds a name or a bare surname before a title at t: 王小明先生, 李经理.
+// The name is the longest surname + given-name shape that ends at the title.
+func (d *detector) nameBeforeTitle(t int) {
+	s := d.s
+	// Walk back at most three characters (or a compound surname and two).
+	starts := make([]int, 0, 4)
+	p := t
+	for k := 0; k < 4 && p > 0; k++ {
+		r, n := utf8.DecodeLastRuneInString(s[:p])
+		if !isHan(r) {
+			break
+		}
+		p -= n
+		starts = append(starts, p)
+	}
+	for k := len(starts) - 1; k >= 0; k-- {
+		p := starts[k]
+		sn := surnameAt(s, p)
+		if sn == 0 || p+sn > t {
+			continue
+		}
+		if givenAfter(s, p+sn, 2) == t {
+			d.add(Name, p, t)
+			return
+		}
+	}
+}
+
+// nameBare is the aggressive mode: a surname followed by one or two given-name characters,
+// standing between non-Han text or function words.
+func (d *detector) nameBare(p int) {
+	s := d.s
+	if p > 0 {
+		r, _ := utf8.DecodeLastRuneInString(s[:p])
+		if isHan(r) && !stopSet[r] {
+			return
+		}
+	}
+	sn := surnameAt(s, p)
+	if sn == 0 {
+		return
+	}
+	e := givenAfter(s, p+sn, 2)
+	if e == p+sn {
+		return
+	}
+	if r, _ := utf8.DecodeRuneInString(s[e:]); isHan(r) && givenSet[r] {
+		return
+	}
+	d.add(Name, p, e)
+}

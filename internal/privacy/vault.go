@@ -1,0 +1,203 @@
+package privacy
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+)
+
+// Vault maps the placeholders issued for one request back to the original values. It lives
+// in memory for that request only. It has no exported fields, and its String, GoString and
+// LogValue methods print nothing of its content, so logging it by mistake leaks nothing.
+//
+// A nil *Vault is valid: it restores nothing and Restore returns the stream unchanged.
+type Vault struct {
+	byValue map[string]string // type + "\x00" + canonical value → placeholder
+	orig    map[string]string // placeholder → original text
+	next    map[Type]int      // last index issued per type
+	taken   map[string]bool   // placeholder-shaped strings already in the prompt
+	masked  map[string]bool   // canonical values masked (for the receipt)
+	prefix  map[string]bool   // proper prefixes of issued placeholders (built by seal)
+	maxLen  int
+	receipt Receipt
+}
+
+func newVault() *Vault {
+	return &Vault{
+		byValue: make(map[string]string),
+		orig:    make(map[string]string),
+		next:    make(map[Type]int),
+		taken:   make(map[string]bool),
+		masked:  make(map[string]bool),
+		receipt: Receipt{},
+	}
+}
+
+// Len returns the number of placeholders issued.
+func (v *Vault) Len() int {
+	if v == nil {
+		return 0
+	}
+	return len(v.orig)
+}
+
+// String implements fmt.Stringer without revealing any value.
+func (v *Vault) String() string { return "privacy.Vault{redacted}" }
+
+// GoString implements fmt.GoStringer without revealing any value.
+func (v *Vault) GoString() string { return v.String() }
+
+// LogValue implements slog.LogValuer without revealing any value.
+func (v *Vault) LogValue() slog.Value { return slog.StringValue(v.String()) }
+
+// reserve records every placeholder-shaped string in text, full-width forms included, so
+// that the vault never issues one of them: a user who types [PHONE_1] must not get someone
+// else's number back when the model echoes it.
+func (v *Vault) reserve(text string) {
+	if strings.IndexByte(text, '[') < 0 && !strings.Contains(text, "［") {
+		return
+	}
+	s, _ := fold(text)
+	for i := strings.IndexByte(s, '['); i >= 0; {
+		if end, ok := placeholderAt(s, i); ok {
+			v.taken[s[i:end]] = true
+		}
+		n := strings.IndexByte(s[i+1:], '[')
+		if n < 0 {
+			break
+		}
+		i += 1 + n
+	}
+}
+
+// placeholderFor returns the placeholder for a detected value, issuing a new one the first
+// time the value is seen in this request.
+func (v *Vault) placeholderFor(t Type, text string) string {
+	key := string(t) + "\x00" + canonical(t, text)
+	if p, ok := v.byValue[key]; ok {
+		return p
+	}
+	var p string
+	for {
+		v.next[t]++
+		p = placeholder(t, v.next[t])
+		if !v.taken[p] {
+			break
+		}
+	}
+	v.byValue[key] = p
+	v.orig[p] = text
+	v.receipt[string(t)]++
+	if len(p) > v.maxLen {
+		v.maxLen = len(p)
+	}
+	return p
+}
+
+// noteMasked counts a masked value once in the receipt.
+func (v *Vault) noteMasked(t Type, text string) {
+	key := string(t) + "\x00" + canonical(t, text)
+	if !v.masked[key] {
+		v.masked[key] = true
+		v.receipt[string(t)]++
+	}
+}
+
+// canonical is the form under which two spellings of one value share a placeholder:
+// 138-1234-5678 and 13812345678 are the same phone.
+func canonical(t Type, text string) string {
+	switch t {
+	case Name, Address:
+		return text
+	case Email:
+		return strings.ToLower(text)
+	}
+	s, _ := fold(text)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if isAlnum(s[i]) {
+			b.WriteByte(upper(s[i]))
+		} else if s[i] >= 0x80 || s[i] == ':' || s[i] == '.' {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// RestoreString replaces every placeholder of this vault in s by its original value.
+// Placeholder-shaped text the vault did not issue is left as it is.
+func (v *Vault) RestoreString(s string) string {
+	if v.Len() == 0 {
+		return s
+	}
+	out, _ := v.restore(s, false, true)
+	return out
+}
+
+// restore replaces the vault's placeholders in s. With final false, it holds back the
+// shortest suffix that could still grow into one of the vault's placeholders and returns it
+// as rest. With esc, originals are inserted JSON-string-escaped (tool-call arguments).
+func (v *Vault) restore(s string, esc, final bool) (out, rest string) {
+	i := strings.IndexByte(s, '[')
+	if i < 0 {
+		return s, ""
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for i >= 0 {
+		j := strings.IndexByte(s[i+1:], ']')
+		k := strings.IndexByte(s[i+1:], '[')
+		switch {
+		case j >= 0 && (k < 0 || j < k) && j+2 <= v.maxLen:
+			if o, ok := v.orig[s[i:i+j+2]]; ok {
+				b.WriteString(s[last:i])
+				if esc {
+					writeJSONEscaped(&b, o)
+				} else {
+					b.WriteString(o)
+				}
+				last = i + j + 2
+			}
+		case j < 0 && k < 0 && !final && v.isPrefix(s[i:]):
+			b.WriteString(s[last:i])
+			return b.String(), s[i:]
+		}
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	b.WriteString(s[last:])
+	return b.String(), ""
+}
+
+// isPrefix reports whether p is a proper prefix of an issued placeholder.
+func (v *Vault) isPrefix(p string) bool {
+	if len(p) >= v.maxLen {
+		return false
+	}
+	return v.prefix[p]
+}
+
+// seal builds the prefix index once Protect has issued every placeholder; from then on the
+// vault is read-only and safe to share between goroutines.
+func (v *Vault) seal() {
+	v.prefix = make(map[string]bool)
+	for ph := range v.orig {
+		for n := 1; n < len(ph); n++ {
+			v.prefix[ph[:n]] = true
+		}
+	}
+}
+
+// writeJSONEscaped writes s as the inside of a JSON string (no quotes, no HTML escaping).
+func writeJSONEscaped(b *strings.Builder, s string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // encoding a string cannot fail
+	q := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	b.Write(q[1 : len(q)-1])
+}
