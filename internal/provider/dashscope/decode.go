@@ -117,7 +117,11 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 		c.Delta.Content = text
 		c.Delta.ReasoningContent = ch.Message.ReasoningContent
 		for i, tc := range ch.Message.ToolCalls {
-			c.Delta.ToolCalls = append(c.Delta.ToolCalls, d.toolCall(i, tc))
+			if td := d.toolCall(i, tc); td.ID != "" || td.Name != "" || td.Arguments != "" {
+				// The last event of a tool-call answer repeats an empty fragment; dropping
+				// it keeps the stream free of no-op deltas.
+				c.Delta.ToolCalls = append(c.Delta.ToolCalls, td)
+			}
 		}
 		if ch.FinishReason != nil {
 			finish = *ch.FinishReason

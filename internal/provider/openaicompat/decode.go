@@ -11,6 +11,7 @@ import (
 // decoder implements upstream.Decoder for OpenAI-style streams.
 type decoder struct {
 	provider string
+	emitted  bool // a chunk with a delta has been emitted
 	// held is the chunk carrying the finish reason, held back until the usage chunk (which
 	// OpenAI sends after it, with choices:[]) or the end, so that usage rides on the last
 	// chunk, as with every adapter.
@@ -29,6 +30,15 @@ var done = []byte("[DONE]")
 func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 	data := bytes.TrimSpace(ev.Data)
 	if bytes.Equal(data, done) {
+		if !d.finished {
+			// [DONE] without a finish reason: some servers omit it after a complete answer;
+			// an answer with nothing in it, though, is a failure.
+			if !d.emitted {
+				return nil, false, upstream.Truncated(d.provider)
+			}
+			d.finished = true
+			d.held = &chat.Chunk{FinishReason: chat.FinishStop}
+		}
 		return d.flush(), true, nil
 	}
 	if len(data) == 0 {
@@ -57,6 +67,7 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 			fin := chat.Chunk{FinishReason: c.FinishReason}
 			d.held = &fin
 			c.FinishReason = ""
+			d.emitted = true
 			return []chat.Chunk{c}, false, nil
 		}
 		d.held = &c
@@ -65,6 +76,7 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 	if c.Delta.Empty() {
 		return nil, false, nil
 	}
+	d.emitted = true
 	return []chat.Chunk{c}, false, nil
 }
 

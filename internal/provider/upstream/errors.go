@@ -112,6 +112,9 @@ func Map(e *UpstreamError) *apierr.Error {
 			msg += ": " + m
 		}
 		out = apierr.BadRequest(CodeUpstreamBadRequest, msg)
+	case e.Status == 0:
+		out = apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamBadResponse,
+			"the model provider reported an unexpected error")
 	default:
 		out = apierr.New(http.StatusBadGateway, apierr.TypeAPI, CodeUpstreamBadResponse,
 			fmt.Sprintf("the model provider answered with an unexpected error (HTTP %d)", e.Status))
