@@ -1,0 +1,173 @@
+// Package gateway assembles a running Qiao from a configuration: it opens the store, builds
+// the providers (or simulators standing in for them), the router, each region's policy
+// stages and the audit log, and hands them to the server. The command line and the
+// end-to-end tests share it.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/audit"
+	"github.com/qiao-gateway/qiao/internal/config"
+	"github.com/qiao-gateway/qiao/internal/route"
+	"github.com/qiao-gateway/qiao/internal/server"
+	"github.com/qiao-gateway/qiao/internal/tenant"
+)
+
+// Options configure Build.
+type Options struct {
+	Config *config.File
+	// Getenv reads provider keys and secrets. Default os.Getenv.
+	Getenv func(string) string
+	// Simulate starts a built-in simulator for every provider whose key is not set, and
+	// points the provider at it.
+	Simulate bool
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Gateway is a built gateway, ready to serve.
+type Gateway struct {
+	Server *server.Server
+	Keys   tenant.Store
+	Audit  *audit.Writer
+	Router *route.Router
+	// Notices are things an operator should read at start: which providers are simulated,
+	// which keys were generated, which keys are missing.
+	Notices []string
+	// Simulators maps provider names to the simulator serving them.
+	Simulators map[string]string
+
+	closers []func() error
+}
+
+// Close stops everything Build started, in reverse order.
+func (g *Gateway) Close() error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		errs = append(errs, g.closers[i]())
+	}
+	g.closers = nil
+	return errors.Join(errs...)
+}
+
+func (g *Gateway) onClose(f func() error) { g.closers = append(g.closers, f) }
+
+func (g *Gateway) notice(format string, args ...any) {
+	g.Notices = append(g.Notices, fmt.Sprintf(format, args...))
+}
+
+// Build assembles the gateway. On error, everything already started is stopped.
+func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg := opts.Config
+	g = &Gateway{Simulators: map[string]string{}}
+	defer func() {
+		if err != nil {
+			g.Close()
+			g = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: data directory: %w", err)
+	}
+	st, err := openStore(ctx, cfg, opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	g.onClose(st.Close)
+	g.Keys = st
+
+	providers, err := g.buildProviders(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	metrics := server.NewMetrics()
+	regions := make([]route.Region, 0, len(cfg.Regions))
+	for _, name := range sortedKeys(cfg.Regions) {
+		regions = append(regions, routeRegion(cfg, name))
+	}
+	g.Router, err = route.New(regions, providers, route.Options{
+		Now: opts.Now,
+		Observe: func(a route.Attempt) {
+			metrics.ObserveUpstream(a.Region, a.Target.Provider, a.Target.Model, a.Err, a.Elapsed)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	keys, err := cfg.Audit.LoadKeys()
+	if err != nil {
+		return nil, err
+	}
+	g.Audit, err = audit.NewWriter(ctx, st, cfg.Audit.WriterOptions(keys))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: audit log: %w", err)
+	}
+	g.onClose(g.Audit.Close)
+
+	profiles := map[string]*server.Profile{}
+	policies := map[string]config.AuditPolicy{}
+	for _, name := range sortedKeys(cfg.Regions) {
+		p, err := g.buildProfile(cfg, name, opts)
+		if err != nil {
+			return nil, err
+		}
+		profiles[name] = p
+		policies[name] = cfg.Regions[name].Audit
+	}
+	rec := &recorder{w: g.Audit, hmacKey: keys.HMAC, policies: policies, log: opts.Logger}
+	g.Server = server.New(server.Options{
+		Router:       g.Router,
+		Keys:         st,
+		Profiles:     profiles,
+		Metrics:      metrics,
+		Logger:       opts.Logger,
+		Now:          opts.Now,
+		Audit:        rec.record,
+		Ready:        func(ctx context.Context) error { return g.Audit.Healthy() },
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		MaxMessages:  cfg.Server.MaxMessages,
+		KeyCacheTTL:  cfg.Server.KeyCacheTTL.Std(),
+	})
+	return g, nil
+}
+
+func routeRegion(cfg *config.File, name string) route.Region {
+	r := cfg.Regions[name]
+	out := route.Region{Name: name, Jurisdictions: r.Jurisdictions, Aliases: map[string][]route.Target{}}
+	for alias, targets := range r.Models {
+		for _, t := range targets {
+			pname, model, _ := cut(t)
+			out.Aliases[alias] = append(out.Aliases[alias], route.Target{
+				Provider: pname, Model: model, Jurisdiction: cfg.Providers[pname].Jurisdiction,
+			})
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

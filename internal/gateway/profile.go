@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/config"
+	"github.com/qiao-gateway/qiao/internal/label"
+	"github.com/qiao-gateway/qiao/internal/privacy"
+	"github.com/qiao-gateway/qiao/internal/server"
+)
+
+// buildProfile turns a region's configuration into the server's policy hooks.
+func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*server.Profile, error) {
+	rc := cfg.Regions[name]
+	p := &server.Profile{Region: name}
+
+	if rc.Privacy != nil && rc.Privacy.Enabled {
+		eng, err := privacy.New(*rc.Privacy)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: region %s: privacy: %w", name, err)
+		}
+		p.Protect = func(req *chat.Request) (func(chat.Stream) chat.Stream, map[string]int, error) {
+			vault, receipt, err := eng.Protect(req)
+			if err != nil {
+				return nil, nil, err
+			}
+			return vault.Restore, receipt, nil
+		}
+	}
+
+	if rc.Label.Enabled() {
+		getenv, err := g.labelKeyEnv(cfg, name, rc.Label, opts.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		lab, err := label.NewLabeler(rc.Label, label.Options{Getenv: getenv, Now: opts.Now})
+		if err != nil {
+			return nil, fmt.Errorf("gateway: region %s: %w", name, err)
+		}
+		p.Label = func(ex *server.Exchange) (any, string, func(chat.Stream) chat.Stream) {
+			imp := lab.New()
+			return imp, imp.ProduceID, lab.WrapStream
+		}
+	}
+
+	p.ContentFilterText = refusalText(rc.Locale)
+	comp := compliance{Region: name, Filings: []filing{}}
+	for _, f := range rc.Filings {
+		comp.Filings = append(comp.Filings, filing{Model: f.Model, Name: f.Name, Number: f.Number, URL: f.URL})
+	}
+	if len(rc.Filings) > 0 {
+		p.Filing = rc.Filings[0].Number
+	}
+	comp.Complaints = complaintInfo{DeadlineHours: int(rc.Complaints.Deadline.Std().Hours()), Contact: rc.Complaints.Contact}
+	if rc.Label.Enabled() {
+		comp.Label = &labelInfo{Explicit: rc.Label.Explicit, Position: rc.Label.Position, Producer: rc.Label.Producer}
+	}
+	comp.AuditRetentionDays = rc.Audit.RetentionDays
+	comp.Jurisdictions = rc.Jurisdictions
+	p.Compliance = comp
+	return p, nil
+}
+
+// compliance is the body of GET /v1/compliance: what a device shows users about the
+// service in their region.
+type compliance struct {
+	Region             string        `json:"region"`
+	Jurisdictions      []string      `json:"jurisdictions"`
+	Filings            []filing      `json:"filings"`
+	Label              *labelInfo    `json:"label,omitempty"`
+	Complaints         complaintInfo `json:"complaints"`
+	AuditRetentionDays int           `json:"audit_retention_days"`
+}
+
+type filing struct {
+	Model  string `json:"model"`
+	Name   string `json:"name,omitempty"`
+	Number string `json:"number"`
+	URL    string `json:"url,omitempty"`
+}
+
+type labelInfo struct {
+	Explicit string `json:"explicit"`
+	Position string `json:"position,omitempty"`
+	Producer string `json:"producer"`
+}
+
+type complaintInfo struct {
+	DeadlineHours int    `json:"deadline_hours"`
+	Contact       string `json:"contact,omitempty"`
+}
+
+func refusalText(locale string) string {
+	if strings.HasPrefix(locale, "zh") {
+		return "抱歉，这个回答因内容安全原因已停止。"
+	}
+	return "Sorry, this answer was stopped for content-safety reasons."
+}
+
+// labelKeyEnv returns a getenv that supplies the label signing key. If the configured
+// variable is unset, a key is kept in the data directory (created on first start) and the
+// operator is told, so labels are signed from the first request on.
+func (g *Gateway) labelKeyEnv(cfg *config.File, region string, lc label.Config, getenv func(string) string) (func(string) string, error) {
+	if strings.TrimSpace(getenv(lc.KeyEnv)) != "" {
+		return getenv, nil
+	}
+	path := filepath.Join(cfg.Server.DataDir, "label-signing.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		seed := make([]byte, 32)
+		rand.Read(seed)
+		b = []byte(base64.StdEncoding.EncodeToString(seed) + "\n")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, fmt.Errorf("gateway: write label signing key: %w", err)
+		}
+		g.notice("region %s: $%s is not set; generated a label signing key in %s (keep it, or labels signed now cannot be verified later)", region, lc.KeyEnv, path)
+	} else if err != nil {
+		return nil, fmt.Errorf("gateway: read label signing key: %w", err)
+	} else {
+		g.notice("region %s: $%s is not set; labels are signed with the key in %s", region, lc.KeyEnv, path)
+	}
+	key := strings.TrimSpace(string(b))
+	return func(k string) string {
+		if k == lc.KeyEnv {
+			return key
+		}
+		return getenv(k)
+	}, nil
+}
