@@ -1,0 +1,232 @@
+// Package audit keeps the tamper-evident audit log: one record per request (and per complaint,
+// admin or key event), hash-chained per replica, with Ed25519-signed checkpoints, a group-commit
+// writer that acknowledges a record only once it is durable, verification that says where and
+// how a log was altered, JSON Lines export and retention that keeps what remains verifiable.
+//
+// Records hold decisions, counts and keyed hashes (HMAC) of content, never the content itself.
+package audit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Kind says what a record is about.
+type Kind string
+
+// Record kinds.
+const (
+	KindRequest   Kind = "request"   // one API request, served or refused
+	KindComplaint Kind = "complaint" // a complaint was filed or changed state
+	KindAdmin     Kind = "admin"     // an administrative action (retention purge, config)
+	KindKey       Kind = "key"       // an API key was created or revoked
+)
+
+func (k Kind) valid() bool {
+	switch k {
+	case KindRequest, KindComplaint, KindAdmin, KindKey:
+		return true
+	}
+	return false
+}
+
+// HashSize is the size of chain hashes and content MACs (SHA-256).
+const HashSize = sha256.Size
+
+// Hash is a SHA-256 digest. It encodes as lowercase hex in JSON.
+type Hash []byte
+
+// MarshalJSON encodes h as a hex string ("" when empty).
+func (h Hash) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+
+// UnmarshalJSON decodes a hex string.
+func (h *Hash) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("audit: hash: %w", err)
+	}
+	if s == "" {
+		*h = nil
+		return nil
+	}
+	d, err := hex.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("audit: hash: %w", err)
+	}
+	*h = d
+	return nil
+}
+
+// String returns the hex form.
+func (h Hash) String() string { return hex.EncodeToString(h) }
+
+// SafetyOutcome is one moderation decision: which stage looked, which rule fired, in which
+// category, from which version of the rule pack, and what was done.
+type SafetyOutcome struct {
+	Stage       string `json:"stage,omitempty"` // input | output | upstream
+	Rule        string `json:"rule,omitempty"`
+	Category    string `json:"category,omitempty"` // e.g. TC260 A.1 … A.5
+	PackVersion string `json:"pack_version,omitempty"`
+	Action      string `json:"action,omitempty"` // allow | block | retract | flag
+}
+
+// Usage is the token usage of a request.
+type Usage struct {
+	PromptTokens     int64 `json:"prompt_tokens,omitempty"`
+	CompletionTokens int64 `json:"completion_tokens,omitempty"`
+}
+
+// Record is one audit log entry. The caller fills the content fields; the Writer assigns
+// Chain, Seq, PrevHash and Hash. Time is the caller's (the writer sets it if zero).
+//
+// Hash is SHA-256 over the canonical encoding (see Canonical) of every field except Seq and
+// Hash itself; PrevHash links it to the previous record of the same chain. Seq is the
+// storage position and deliberately not hashed: the chain order is defined by the links, so
+// verification can tell an inserted or moved record from an edited one.
+type Record struct {
+	Seq      uint64    `json:"seq"`
+	Chain    string    `json:"chain"`
+	Time     time.Time `json:"time"`
+	Kind     Kind      `json:"kind"`
+	Request  string    `json:"request_id,omitempty"`
+	Tenant   string    `json:"tenant,omitempty"`
+	KeyID    string    `json:"key_id,omitempty"`
+	Region   string    `json:"region,omitempty"`
+	Provider string    `json:"provider,omitempty"`
+	Model    string    `json:"model,omitempty"`
+	// Route names the route and fallback steps taken ("qwen-plus>qwen-turbo").
+	Route string `json:"route,omitempty"`
+	// Privacy counts placeholders by PII type ("phone": 2).
+	Privacy   map[string]int64 `json:"privacy,omitempty"`
+	Safety    []SafetyOutcome  `json:"safety,omitempty"`
+	Usage     Usage            `json:"usage"`
+	LatencyMS int64            `json:"latency_ms,omitempty"`
+	Status    int              `json:"status,omitempty"`     // HTTP status sent to the client
+	ErrorCode string           `json:"error_code,omitempty"` // apierr code when refused or failed
+	ProduceID string           `json:"produce_id,omitempty"` // GB 45438 content number
+	// PromptMAC and AnswerMAC are HMAC-SHA256 of the content under the deployment's audit
+	// HMAC key (ContentMAC): equal content can be recognised by whoever holds the key, but
+	// the log alone does not reveal it.
+	PromptMAC Hash `json:"prompt_hmac,omitempty"`
+	AnswerMAC Hash `json:"answer_hmac,omitempty"`
+	// Details holds a few small fields for complaint, admin and key events. Never content.
+	Details  map[string]string `json:"details,omitempty"`
+	PrevHash Hash              `json:"prev_hash"`
+	Hash     Hash              `json:"hash"`
+	// Corrupt is set by a store when a stored field could not be decoded; Verify reports
+	// such a record as edited. Never set it yourself.
+	Corrupt string `json:"-"`
+}
+
+// ContentMAC returns HMAC-SHA256(key, text), the keyed hash stored instead of content.
+func ContentMAC(key []byte, text string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(text))
+	return m.Sum(nil)
+}
+
+// canonicalRecord fixes the field order and representation that is hashed. Changing it
+// changes every hash: bump the version prefix if it ever must change.
+type canonicalRecord struct {
+	V         int               `json:"v"`
+	Chain     string            `json:"chain"`
+	TimeNS    int64             `json:"time_ns"`
+	Kind      Kind              `json:"kind"`
+	Request   string            `json:"request_id,omitempty"`
+	Tenant    string            `json:"tenant,omitempty"`
+	KeyID     string            `json:"key_id,omitempty"`
+	Region    string            `json:"region,omitempty"`
+	Provider  string            `json:"provider,omitempty"`
+	Model     string            `json:"model,omitempty"`
+	Route     string            `json:"route,omitempty"`
+	Privacy   map[string]int64  `json:"privacy,omitempty"`
+	Safety    []SafetyOutcome   `json:"safety,omitempty"`
+	Prompt    int64             `json:"prompt_tokens,omitempty"`
+	Complete  int64             `json:"completion_tokens,omitempty"`
+	LatencyMS int64             `json:"latency_ms,omitempty"`
+	Status    int               `json:"status,omitempty"`
+	ErrorCode string            `json:"error_code,omitempty"`
+	ProduceID string            `json:"produce_id,omitempty"`
+	PromptMAC string            `json:"prompt_hmac,omitempty"`
+	AnswerMAC string            `json:"answer_hmac,omitempty"`
+	Details   map[string]string `json:"details,omitempty"`
+	PrevHash  string            `json:"prev_hash"`
+}
+
+// canonicalVersion is the "v" field of the canonical encoding.
+const canonicalVersion = 1
+
+// Canonical returns the bytes that are hashed: compact JSON with a fixed key order, map keys
+// sorted, no HTML escaping, time as Unix nanoseconds, byte fields as lowercase hex, empty
+// fields omitted (so nil and empty maps hash alike). Seq and Hash are not included.
+func (r *Record) Canonical() ([]byte, error) {
+	c := canonicalRecord{
+		V: canonicalVersion, Chain: r.Chain, TimeNS: r.Time.UnixNano(), Kind: r.Kind,
+		Request: r.Request, Tenant: r.Tenant, KeyID: r.KeyID, Region: r.Region,
+		Provider: r.Provider, Model: r.Model, Route: r.Route, Privacy: r.Privacy,
+		Safety: r.Safety, Prompt: r.Usage.PromptTokens, Complete: r.Usage.CompletionTokens,
+		LatencyMS: r.LatencyMS, Status: r.Status, ErrorCode: r.ErrorCode, ProduceID: r.ProduceID,
+		PromptMAC: hex.EncodeToString(r.PromptMAC), AnswerMAC: hex.EncodeToString(r.AnswerMAC),
+		Details: r.Details, PrevHash: hex.EncodeToString(r.PrevHash),
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&c); err != nil {
+		return nil, fmt.Errorf("audit: canonical encoding: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// ComputeHash returns SHA-256 of the record's canonical encoding.
+func (r *Record) ComputeHash() (Hash, error) {
+	b, err := r.Canonical()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(b)
+	return h[:], nil
+}
+
+// limits on caller-supplied fields keep one record small; the log is not a content store.
+const (
+	maxField   = 256
+	maxDetails = 32
+	maxSafety  = 64
+)
+
+// validate checks what the caller filled in.
+func (r *Record) validate() error {
+	if !r.Kind.valid() {
+		return fmt.Errorf("audit: record kind %q is not one of request, complaint, admin, key", r.Kind)
+	}
+	for name, v := range map[string]string{"request_id": r.Request, "tenant": r.Tenant,
+		"key_id": r.KeyID, "region": r.Region, "provider": r.Provider, "model": r.Model,
+		"route": r.Route, "error_code": r.ErrorCode, "produce_id": r.ProduceID} {
+		if len(v) > maxField {
+			return fmt.Errorf("audit: record field %s is %d bytes, limit %d", name, len(v), maxField)
+		}
+	}
+	if len(r.Details) > maxDetails || len(r.Privacy) > maxDetails {
+		return fmt.Errorf("audit: record has more than %d details or privacy counts", maxDetails)
+	}
+	for k, v := range r.Details {
+		if len(k) > maxField || len(v) > maxField {
+			return fmt.Errorf("audit: record detail %.32q is longer than %d bytes", k, maxField)
+		}
+	}
+	if len(r.Safety) > maxSafety {
+		return fmt.Errorf("audit: record has %d safety outcomes, limit %d", len(r.Safety), maxSafety)
+	}
+	for _, m := range []Hash{r.PromptMAC, r.AnswerMAC} {
+		if len(m) != 0 && len(m) != HashSize {
+			return fmt.Errorf("audit: content MAC is %d bytes, want %d (use ContentMAC)", len(m), HashSize)
+		}
+	}
+	return nil
+}

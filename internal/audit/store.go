@@ -1,0 +1,42 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is what the audit log needs from a database. Implementations: store/sqlite and
+// store/postgres; both pass the contract suite in store/storetest.
+//
+// A chain is the sequence of records written by one replica. Seq starts at 1 and has no gaps
+// unless records were purged (then a signed anchor checkpoint marks where the chain resumes).
+type Store interface {
+	// Head returns the last record's seq and hash of chain. If the chain has no records left
+	// (new, or everything purged) it returns the anchor checkpoint's seq and hash, or 0, nil.
+	Head(ctx context.Context, chain string) (seq uint64, hash Hash, err error)
+	// AppendBatch stores records and checkpoints in one transaction: all or nothing. Records
+	// arrive with Chain, Seq, PrevHash and Hash set. A (chain, seq) that already exists is an
+	// error. A checkpoint whose (chain, seq) exists replaces it.
+	AppendBatch(ctx context.Context, recs []Record, cps []Checkpoint) error
+	// Records calls fn for each record of chain with seq >= from, in seq order. If fn returns
+	// an error, iteration stops and that error is returned.
+	Records(ctx context.Context, chain string, from uint64, fn func(Record) error) error
+	// RecordsByTime calls fn for each record of every chain with from <= Time < to, ordered
+	// by time, chain, seq.
+	RecordsByTime(ctx context.Context, from, to time.Time, fn func(Record) error) error
+	// Checkpoints returns chain's checkpoints in seq order.
+	Checkpoints(ctx context.Context, chain string) ([]Checkpoint, error)
+	// Chains lists every chain that has records or checkpoints, sorted.
+	Chains(ctx context.Context) ([]string, error)
+	// PurgePoint returns the highest seq S of chain such that every record with seq <= S
+	// has Time < before, with that record's hash; 0, nil if there is none.
+	PurgePoint(ctx context.Context, chain string, before time.Time) (seq uint64, hash Hash, err error)
+	// Purge stores anchor (an anchor checkpoint at seq S), then deletes chain's records with
+	// seq <= S and its checkpoints with seq < S, in one transaction. It returns the number
+	// of records deleted.
+	Purge(ctx context.Context, anchor Checkpoint) (int64, error)
+}
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit: writer closed")
