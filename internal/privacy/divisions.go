@@ -21,7 +21,7 @@ var divisionNames = []string{
 // within each list).
 var (
 	adminSuffixes = []string{"特别行政区", "自治区", "自治州", "自治县", "开发区", "新区", "街道", "地区", "省", "市", "盟", "区", "县", "旗", "镇", "乡"}
-	roadSuffixes  = []string{"大街", "大道", "胡同", "路", "街", "巷", "弄", "道", "里"}
+	roadSuffixes  = []string{"大街", "大道", "胡同", "路", "街", "巷", "弄", "道", "里", "段"}
 	placeSuffixes = []string{"写字楼", "小区", "社区", "花园", "大厦", "公寓", "广场", "家园", "新村", "宿舍", "大楼", "商城", "中心", "村", "苑", "府", "城", "园", "庄", "屯"}
 	numSuffixes   = []string{"号院", "号楼", "单元", "号", "弄", "栋", "幢", "座", "层", "楼", "室", "户", "组", "排"}
 )
@@ -31,4 +31,4 @@ var addrCues = []string{"收货地址", "家庭住址", "联系地址", "通讯�
 
 // addrStop are characters that never occur inside an address name in running text; they
 // end the backward search for an address start.
-const addrStop = "的了是在我你他她它们到去来从往住把被给让请帮要想会能可就也都还很吗呢吧啊说这那个于寄送放过着将已为对向等其此每位啦嘛哦或及与但而并且如果因所以有没不"
+const addrStop = "的了是在我你他她它们到去来从往住把被给让请帮要想会能可就也还很吗呢吧啊说这那个于寄送放过着将已为对向等其此每位啦嘛哦或及与但而并且如果因所以有没不"

@@ -174,6 +174,18 @@ func givenAfter(s string, p, max int) int {
 	return p
 }
 
+// givenBetween reports whether s[p:t] is at most two given-name characters.
+func givenBetween(s string, p, t int) bool {
+	for k := 0; p < t; k++ {
+		r, n := utf8.DecodeRuneInString(s[p:])
+		if k == 2 || !givenSet[r] {
+			return false
+		}
+		p += n
+	}
+	return true
+}
+
 // nameAfterCue finds a name right after a cue: 我叫张伟 → 张伟.
 func (d *detector) nameAfterCue(p int) {
 	s := d.s
@@ -210,7 +222,7 @@ func (d *detector) nameBeforeTitle(t int) {
 		if sn == 0 || p+sn > t {
 			continue
 		}
-		if givenAfter(s, p+sn, 2) == t {
+		if givenBetween(s, p+sn, t) {
 			d.add(Name, p, t)
 			return
 		}

@@ -52,7 +52,7 @@ func (d *detector) passport(i, j int) {
 	case 'H', 'M':
 		ok = n >= 9 && n <= 11 && allDigits(t[1:])
 	}
-	if ok && d.context(i, passportCues) {
+	if ok && d.contextIn(i, passportWindow, passportCues) {
 		d.add(Passport, i, j)
 	}
 }
@@ -99,7 +99,7 @@ func (d *detector) plate(i, size int) {
 		}
 		tail = s[t:e]
 	}
-	if !plateTail(tail) {
+	if !plateTail(tail, s[e:]) {
 		return
 	}
 	if r, sz := utf8.DecodeRuneInString(s[e:]); strings.ContainsRune("学警挂港澳领使试超", r) {
@@ -109,14 +109,18 @@ func (d *detector) plate(i, size int) {
 }
 
 // plateTail checks the five characters of a normal plate (at least three digits) or the six
-// of a new-energy plate (D/F first with four digits at the end, or five digits and D/F).
-func plateTail(t string) bool {
+// of a new-energy plate, or four digits before 学/挂/警/港/澳 (suffix is the text after tail),
+// or the six (D/F first with four digits at the end, or five digits and D/F).
+func plateTail(t, suffix string) bool {
 	for k := 0; k < len(t); k++ {
 		if !isDigit(t[k]) && !plateLetter(t[k]) {
 			return false
 		}
 	}
 	switch len(t) {
+	case 4:
+		// 苏E1234学, 浙A1234挂: the suffix character is the fifth.
+		return allDigits(t) && strings.HasPrefix(suffix, "学") || allDigits(t) && (strings.HasPrefix(suffix, "挂") || strings.HasPrefix(suffix, "警") || strings.HasPrefix(suffix, "港") || strings.HasPrefix(suffix, "澳"))
 	case 5:
 		n := 0
 		for k := 0; k < 5; k++ {

@@ -16,7 +16,7 @@ const givenChars = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平
 
 // nameBefore are cues that stand before a name: 我叫张伟, 姓名：李娜.
 var nameBefore = []string{"我叫", "叫做", "名叫", "姓名", "名字是", "名字叫", "联系人", "收件人", "收货人",
-	"寄件人", "患者", "申请人", "法人代表", "法定代表人", "经办人", "签名", "署名", "持卡人", "户主", "紧急联系人", "本人"}
+	"寄件人", "患者", "申请人", "法人代表", "法定代表人", "经办人", "签名", "署名", "持卡人", "户名", "户主", "紧急联系人", "本人"}
 
 // nameAfter are titles that follow a name or a bare surname: 王先生, 李娜女士.
 var nameAfter = []string{"先生", "女士", "小姐", "老师", "经理", "医生", "大夫", "律师", "教授",

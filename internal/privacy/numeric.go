@@ -46,7 +46,7 @@ func (d *detector) numeric(i, j int, x bool) int {
 	}
 	if j < len(s) && s[j] == '.' && !x {
 		// IPv4 shares digit tokens; try it first from this token.
-		if end, ok := d.ipv4(i); ok {
+		if end, ok := d.ipv4(i); ok && !d.context(i, versionCues) {
 			d.add(IP, i, end)
 			return end
 		}
@@ -97,6 +97,11 @@ func (d *detector) classify(gs []group, a, b int) (Type, int, int, bool) {
 	} else if ja, ok := joinerAfter(s, end); ok && continues(ja, inner) {
 		return "", 0, 0, false
 	}
+	// Codes: SKU-13812345678, 13812345678-A. A dash glued to letters makes one identifier.
+	if start >= 2 && s[start-1] == '-' && isAlnum(s[start-2]) && !isDigit(s[start-2]) ||
+		end+1 < len(s) && s[end] == '-' && isAlnum(s[end+1]) && !isDigit(s[end+1]) {
+		return "", 0, 0, false
+	}
 	// Decimals: 3.14159265358 and 13812345678.5 are numbers, not identifiers.
 	if start >= 2 && s[start-1] == '.' && isDigit(s[start-2]) || end+1 < len(s) && s[end] == '.' && isDigit(s[end+1]) {
 		return "", 0, 0, false
@@ -125,6 +130,10 @@ func (d *detector) classify(gs []group, a, b int) (Type, int, int, bool) {
 	if !plus && (len(D) == 18 && (shape(L, 18) || shape(L, 6, 8, 4)) && validIDCard18(D, d.now) ||
 		len(D) == 15 && shape(L, 15) && validIDCard15(D, d.now)) {
 		return IDCard, start, end, true
+	}
+	// A credit code may be all digits, or digits and a final X like an ID.
+	if !plus && len(D) == 18 && shape(L, 18) && validUSCC(upperASCII(D)) {
+		return USCC, start, end, true
 	}
 	if gs[b].x {
 		return "", 0, 0, false
@@ -159,10 +168,6 @@ func (d *detector) classify(gs []group, a, b int) (Type, int, int, bool) {
 		case pos && len(D) >= 16:
 			return BankCard, start, end, true
 		}
-	}
-	// All-digit unified social credit code.
-	if !plus && len(D) == 18 && shape(L, 18) && validUSCC(D) {
-		return USCC, start, end, true
 	}
 	// Other international numbers.
 	if plus && len(D) >= 8 && len(D) <= 15 && D[0] != '0' {
@@ -354,15 +359,24 @@ var (
 	notCardCues  = []string{"订单", "单号", "运单", "快递", "流水", "编号", "order", "Order", "tracking", "Tracking", "invoice", "Invoice"}
 	ssnCues      = []string{"SSN", "ssn", "social security", "Social Security", "Social security"}
 	landlineCues = []string{"电话", "座机", "固话", "tel", "Tel", "TEL", "phone", "Phone", "传真", "fax", "Fax"}
+	versionCues  = []string{"version", "Version", "VERSION", "版本", "build", "Build", "固件", "firmware"}
 	passportCues = []string{"护照", "passport", "Passport", "PASSPORT", "通行证", "回乡证", "证件号"}
 )
 
 // contextWindow is how far back (in bytes; ten Han characters) a cue may stand.
 const contextWindow = 30
 
+// passportWindow is wider: people write 回乡证号码是……, and the shapes are rare without a cue.
+const passportWindow = 48
+
 // context reports whether one of the cues occurs shortly before pos.
 func (d *detector) context(pos int, cues []string) bool {
-	w := d.s[max(0, pos-contextWindow):pos]
+	return d.contextIn(pos, contextWindow, cues)
+}
+
+// contextIn reports whether one of the cues occurs within window bytes before pos.
+func (d *detector) contextIn(pos, window int, cues []string) bool {
+	w := d.s[max(0, pos-window):pos]
 	for _, c := range cues {
 		if strings.Contains(w, c) {
 			return true

@@ -1,0 +1,153 @@
+package privacy
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// corpusLine is one labelled prompt of testdata/corpus.jsonl. pii lists [type, value]
+// pairs: every value a correct detector must find, by exact text.
+type corpusLine struct {
+	Lang string      `json:"lang"`
+	Text string      `json:"text"`
+	PII  [][2]string `json:"pii"`
+}
+
+func loadCorpus(t testing.TB) []corpusLine {
+	t.Helper()
+	f, err := os.Open("testdata/corpus.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []corpusLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var l corpusLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("corpus line %d: %v", n, err)
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// fixedNow keeps birth-date validation deterministic.
+func fixedNow() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+func cnEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(DefaultConfig("CN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Now = fixedNow
+	return e
+}
+
+type score struct{ tp, fp, fn int }
+
+func (s score) precision() float64 {
+	if s.tp+s.fp == 0 {
+		return 1
+	}
+	return float64(s.tp) / float64(s.tp+s.fp)
+}
+
+func (s score) recall() float64 {
+	if s.tp+s.fn == 0 {
+		return 1
+	}
+	return float64(s.tp) / float64(s.tp+s.fn)
+}
+
+// evalCorpus scores e on the corpus per type (exact type and text).
+func evalCorpus(t *testing.T, e *Engine, lines []corpusLine) map[Type]*score {
+	t.Helper()
+	scores := make(map[Type]*score)
+	get := func(ty Type) *score {
+		if scores[ty] == nil {
+			scores[ty] = &score{}
+		}
+		return scores[ty]
+	}
+	for _, l := range lines {
+		want := make(map[string]int)
+		for _, p := range l.PII {
+			want[p[0]+"\x00"+p[1]]++
+		}
+		for _, m := range e.Detect(l.Text) {
+			k := string(m.Type) + "\x00" + m.Text
+			if want[k] > 0 {
+				want[k]--
+				get(m.Type).tp++
+				continue
+			}
+			get(m.Type).fp++
+			t.Logf("false positive %s %q in %q", m.Type, m.Text, l.Text)
+		}
+		for k, n := range want {
+			ty, v, _ := strings.Cut(k, "\x00")
+			for ; n > 0; n-- {
+				get(Type(ty)).fn++
+				t.Logf("missed %s %q in %q", ty, v, l.Text)
+			}
+		}
+	}
+	return scores
+}
+
+func report(scores map[Type]*score) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-13s %4s %4s %4s %9s %7s\n", "type", "tp", "fp", "fn", "precision", "recall")
+	keys := make([]string, 0, len(scores))
+	for k := range scores {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	var all score
+	for _, k := range keys {
+		s := scores[Type(k)]
+		all.tp, all.fp, all.fn = all.tp+s.tp, all.fp+s.fp, all.fn+s.fn
+		fmt.Fprintf(&b, "%-13s %4d %4d %4d %9.3f %7.3f\n", k, s.tp, s.fp, s.fn, s.precision(), s.recall())
+	}
+	fmt.Fprintf(&b, "%-13s %4d %4d %4d %9.3f %7.3f\n", "all", all.tp, all.fp, all.fn, all.precision(), all.recall())
+	return b.String()
+}
+
+// corpusBars are the precision and recall each type must reach on the corpus. Checksum-
+// backed types must be at least 0.99; names and addresses carry the bar we reached and
+// document in docs/privacy.md.
+var corpusBars = map[Type][2]float64{
+	IDCard: {0.99, 0.99}, BankCard: {0.99, 0.99}, PaymentCard: {0.99, 0.99}, USCC: {0.99, 0.99},
+	IBAN: {0.99, 0.99}, SSN: {0.99, 0.99},
+	Phone: {0.99, 0.99}, Landline: {0.99, 0.99}, Email: {0.99, 0.99}, IP: {0.99, 0.99},
+	Passport: {0.99, 0.99}, Plate: {0.99, 0.99}, E164: {0.99, 0.99},
+	Name: {0.90, 0.90}, Address: {0.85, 0.85},
+}
+
+func TestCorpusPrecisionRecall(t *testing.T) {
+	lines := loadCorpus(t)
+	scores := evalCorpus(t, cnEngine(t), lines)
+	t.Logf("corpus: %d prompts\n%s", len(lines), report(scores))
+	for ty, bar := range corpusBars {
+		s := scores[ty]
+		if s == nil || s.tp+s.fn == 0 {
+			t.Errorf("%s: no labelled examples in the corpus", ty)
+			continue
+		}
+		if p, r := s.precision(), s.recall(); p < bar[0] || r < bar[1] {
+			t.Errorf("%s: precision %.3f recall %.3f, want at least %.2f / %.2f", ty, p, r, bar[0], bar[1])
+		}
+	}
+}
