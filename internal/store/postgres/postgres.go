@@ -69,11 +69,26 @@ func (s *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: list migrations: %w", err)
 	}
 	sort.Strings(names)
+	// Read what is applied without writing, so that an up-to-date database opens even
+	// read-only (for verify and export on a replica or a restored copy).
+	applied := map[int]bool{}
+	if rows, err := s.pool.Query(ctx, `SELECT version FROM schema_migrations`); err == nil {
+		for rows.Next() {
+			var v int
+			if rows.Scan(&v) == nil {
+				applied[v] = true
+			}
+		}
+		rows.Close()
+	}
 	for _, name := range names {
 		base := filepath.Base(name)
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("postgres: migration %s: name must start with a number", base)
+		}
+		if applied[v] {
+			continue
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

@@ -37,7 +37,7 @@ func sample(i int) audit.Record {
 	r := audit.Record{
 		Kind: audit.KindRequest, Request: fmt.Sprintf("req-%04d", i), Tenant: "acme", KeyID: "key_0123456789ab",
 		Region: "CN", Provider: "dashscope", Model: "qwen-plus", Route: "chat>qwen-plus",
-		Usage: audit.Usage{PromptTokens: int64(10 + i), CompletionTokens: int64(20 + i)},
+		Usage:     audit.Usage{PromptTokens: int64(10 + i), CompletionTokens: int64(20 + i)},
 		LatencyMS: int64(100 + i), Status: http.StatusOK, ProduceID: fmt.Sprintf("P%06d", i),
 		PromptMAC: audit.ContentMAC([]byte("k"), fmt.Sprintf("prompt %d", i)),
 		AnswerMAC: audit.ContentMAC([]byte("k"), fmt.Sprintf("answer %d", i)),
