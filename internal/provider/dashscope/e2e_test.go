@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,58 @@ func waitCancelled(t *testing.T, s *sim.Server, n int64) {
 		for s.Stats().Active != 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+// TestUpstreamShapes covers answers the simulator does not produce on the adapter's requests:
+// a JSON body instead of a stream, SSE-framed errors under a JSON content type, plain errors.
+func TestUpstreamShapes(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		ctype   string
+		body    string
+		content string
+		code    string
+		estatus int
+	}{
+		{name: "json answer", status: 200, ctype: "application/json",
+			body:    `{"request_id":"r","output":{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":"我是通义千问"}}]},"usage":{"input_tokens":22,"output_tokens":17,"total_tokens":39}}`,
+			content: "我是通义千问"},
+		{name: "sse-framed error under json", status: 400, ctype: "application/json;charset=UTF-8",
+			body: "id:1\nevent:error\n:HTTP_STATUS/400\ndata:{\"code\":\"DataInspectionFailed\",\"message\":\"Input data may contain inappropriate content.\",\"request_id\":\"r\"}\n\n",
+			code: apierr.CodeContentFilter, estatus: 400},
+		{name: "plain json error", status: 401, ctype: "application/json",
+			body: `{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"r"}`, code: upstream.CodeUpstreamAuth, estatus: 502},
+		{name: "compat-shaped error", status: 429, ctype: "application/json",
+			body: `{"error":{"message":"quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`, code: upstream.CodeUpstreamQuota, estatus: 429},
+		{name: "html error page", status: 503, ctype: "text/html", body: `<html>503</html>`, code: upstream.CodeUpstreamUnavailable, estatus: 502},
+		{name: "json answer that is garbage", status: 200, ctype: "application/json", body: `{"output":`, code: upstream.CodeUpstreamBadResponse, estatus: 502},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.ctype)
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c, _ := dashscope.New(dashscope.Config{BaseURL: srv.URL, APIKey: "k"})
+			st, err := c.Chat(context.Background(), userReq("qwen-plus", "hi"))
+			if tt.code != "" {
+				e, ok := apierr.As(err)
+				if !ok || e.Code != tt.code || e.Status != tt.estatus {
+					t.Fatalf("err = %v, want %d %s", err, tt.estatus, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := chat.Collect(st)
+			if err != nil || resp.Message.Content != tt.content || resp.Usage == nil || resp.Usage.PromptTokens != 22 {
+				t.Errorf("resp = %+v, err = %v", resp, err)
+			}
+		})
 	}
 }

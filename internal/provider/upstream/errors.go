@@ -133,7 +133,10 @@ func inOut(msg string) string {
 	return "content"
 }
 
-var secretLike = regexp.MustCompile(`(?i)\b(sk|ak|key|bearer)[-_ ][A-Za-z0-9_\-]{6,}|\b[A-Za-z0-9_\-]{32,}\b`)
+var (
+	secretLike = regexp.MustCompile(`(?i)\b(?:sk|ak)-[A-Za-z0-9_\-]{6,}|\b[A-Za-z0-9_\-]{32,}\b`)
+	bearerLike = regexp.MustCompile(`(?i)\bbearer\s+\S+`)
+)
 
 // Sanitize makes an upstream message fit to show: control characters removed, anything that
 // looks like a key masked, at most 300 runes. Upstream messages sometimes quote parts of the
@@ -149,6 +152,7 @@ func Sanitize(s string) string {
 		}
 		return r
 	}, s)
+	s = bearerLike.ReplaceAllString(s, "Bearer ***")
 	s = secretLike.ReplaceAllString(s, "***")
 	s = strings.TrimSpace(s)
 	if utf8.RuneCountInString(s) > 300 {
