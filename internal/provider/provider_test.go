@@ -144,4 +144,3 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
-

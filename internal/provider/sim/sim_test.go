@@ -276,7 +276,9 @@ func TestListenAndServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *Server, 1)
 	done := make(chan error, 1)
-	go func() { done <- ListenAndServe(ctx, "127.0.0.1:0", KindDashScope, Options{}, func(s *Server) { ready <- s }) }()
+	go func() {
+		done <- ListenAndServe(ctx, "127.0.0.1:0", KindDashScope, Options{}, func(s *Server) { ready <- s })
+	}()
 	s := <-ready
 	resp, body := post(t, s.URL()+dsTextPath, "k", nil, `{"model":"qwen-plus","input":{"messages":[{"role":"user","content":"hi"}]},"parameters":{"result_format":"message"}}`)
 	if resp.StatusCode != 200 || !strings.Contains(body, "«hi»") {
