@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -431,5 +432,64 @@ func TestUpstreamShapes(t *testing.T) {
 				t.Errorf("resp = %+v, err = %v", resp, err)
 			}
 		})
+	}
+}
+
+// TestCloseFromAnotherGoroutine aborts a Recv blocked on a slow upstream.
+func TestCloseFromAnotherGoroutine(t *testing.T) {
+	s, c := newPair(t, sim.Knobs{ChunkDelay: time.Minute}, upstream.Timeouts{})
+	st, err := c.Chat(context.Background(), userReq("qwen-plus", "hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Recv()
+		done <- err
+	}()
+	st.Close()
+	if err := <-done; !errors.Is(err, upstream.ErrClosed) {
+		t.Errorf("blocked Recv returned %v, want ErrClosed", err)
+	}
+	waitCancelled(t, s, 1)
+}
+
+// TestNoGoroutineLeak runs finished, failed, cancelled and closed calls and checks that every
+// goroutine they started is gone once the pool's idle connections are closed.
+func TestNoGoroutineLeak(t *testing.T) {
+	base := runtime.NumGoroutine()
+	s := sim.NewDashScope(sim.Options{})
+	hc := upstream.NewHTTPClient()
+	c, _ := dashscope.New(dashscope.Config{BaseURL: s.URL(), APIKey: "k", HTTPClient: hc,
+		Timeouts: upstream.Timeouts{BetweenChunks: time.Second}})
+	for _, prompt := range []string{"ok", "x [[sim:block]]", "x [[sim:cut]]", "x [[sim:429]]", "x [[sim:err200]] [[sim:500]]"} {
+		if st, err := c.Chat(context.Background(), userReq("qwen-plus", prompt)); err == nil {
+			chat.Collect(st)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if st, err := c.Chat(ctx, userReq("qwen-plus", "x [[sim:chunk=1]]")); err == nil {
+		st.Recv()
+		cancel()
+		st.Recv()
+		st.Close()
+	}
+	cancel()
+	if st, err := c.Chat(context.Background(), userReq("qwen-plus", "x [[sim:chunk=1]]")); err == nil {
+		st.Close()
+	}
+	s.Close()
+	hc.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+		hc.CloseIdleConnections()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
@@ -32,8 +33,10 @@ type EventStream struct {
 	pending   []chat.Chunk
 	events    int
 	delivered bool
-	closed    bool
-	err       error // sticky: io.EOF or the terminal error
+	// closed is atomic because Close may be called from another goroutine to abort a Recv
+	// that is blocked on the network; everything else belongs to the Recv goroutine.
+	closed atomic.Bool
+	err    error // sticky: io.EOF or the terminal error
 }
 
 // ErrClosed is returned by Recv after Close.
@@ -68,7 +71,7 @@ func (s *EventStream) Prime() error {
 
 // Recv implements chat.Stream.
 func (s *EventStream) Recv() (chat.Chunk, error) {
-	if s.closed {
+	if s.closed.Load() {
 		return chat.Chunk{}, ErrClosed
 	}
 	for len(s.pending) == 0 {
@@ -76,6 +79,9 @@ func (s *EventStream) Recv() (chat.Chunk, error) {
 			return chat.Chunk{}, s.err
 		}
 		s.fill()
+		if s.closed.Load() {
+			return chat.Chunk{}, ErrClosed
+		}
 	}
 	c := s.pending[0]
 	s.pending = s.pending[1:]
@@ -140,6 +146,11 @@ func (s *EventStream) fail(err error) {
 		err = &cp
 	}
 	s.finish(err)
+	// The answer is over: release the connection now rather than when the caller gets to
+	// Close (an upstream that sent garbage may keep sending).
+	if s.call != nil {
+		s.call.Close()
+	}
 }
 
 func (s *EventStream) finish(err error) {
@@ -151,11 +162,10 @@ func (s *EventStream) finish(err error) {
 }
 
 // Close implements chat.Stream. It aborts the upstream request if the answer is not finished.
+// It may be called from another goroutine to abort a blocked Recv, which then returns
+// ErrClosed.
 func (s *EventStream) Close() error {
-	s.closed = true
-	if s.err == nil {
-		s.err = ErrClosed
-	}
+	s.closed.Store(true)
 	if s.call != nil {
 		return s.call.Close()
 	}
