@@ -235,7 +235,7 @@ func (d *detector) nameBare(p int) {
 	s := d.s
 	if p > 0 {
 		r, _ := utf8.DecodeLastRuneInString(s[:p])
-		if isHan(r) && !stopSet[r] {
+		if isHan(r) && !stopSet[r] && r != '和' && r != '跟' {
 			return
 		}
 	}
