@@ -139,6 +139,54 @@ func layoutMark(b image.Rectangle, corner Corner, gm *glyphMask) (MarkLayout, fl
 	return MarkLayout{}, 0, fmt.Errorf("%w: %dx%d", ErrImageTooSmall, b.Dx(), b.Dy())
 }
 
+// markImage draws the visible label on img and returns the image to encode: img itself when
+// it can be drawn on in place (YCbCr from JPEG is composited plane by plane, which spares a
+// full-frame colour conversion), else a drawable copy.
+func markImage(img image.Image, corner Corner) (image.Image, MarkLayout, error) {
+	if y, ok := img.(*image.YCbCr); ok {
+		lay, err := drawMarkYCbCr(y, corner)
+		return y, lay, err
+	}
+	dst := drawable(img)
+	lay, err := drawMark(dst, corner)
+	return dst, lay, err
+}
+
+// drawMarkYCbCr composites the mark straight into the planes. The mark is white on black, both
+// neutral, so luma blends towards 0 then 255 and chroma only moves towards neutral (128) by the
+// combined coverage; with subsampled chroma, each sample takes the coverage of its first pixel.
+func drawMarkYCbCr(m *image.YCbCr, corner Corner) (MarkLayout, error) {
+	gm, err := loadMask()
+	if err != nil {
+		return MarkLayout{}, err
+	}
+	lay, s, err := layoutMark(m.Bounds(), corner, gm)
+	if err != nil {
+		return MarkLayout{}, err
+	}
+	alpha := scaleMask(gm.mask, lay.Text.Dx(), lay.Text.Dy(), s)
+	const keepBox = 255 - boxAlpha // luma and chroma kept under the box, of 255
+	for y := lay.Box.Min.Y; y < lay.Box.Max.Y; y++ {
+		for x := lay.Box.Min.X; x < lay.Box.Max.X; x++ {
+			var at int // text coverage, 0-255
+			if p := image.Pt(x, y); p.In(lay.Text) {
+				at = int(alpha.Pix[(y-lay.Text.Min.Y)*alpha.Stride+(x-lay.Text.Min.X)])
+			}
+			yi := m.YOffset(x, y)
+			v := int(m.Y[yi]) * keepBox / 255
+			m.Y[yi] = uint8((v*(255-at) + 255*at + 127) / 255)
+			ci := m.COffset(x, y)
+			if (x > lay.Box.Min.X && m.COffset(x-1, y) == ci) || (y > lay.Box.Min.Y && m.COffset(x, y-1) == ci) {
+				continue // this chroma sample was done at its first pixel
+			}
+			keep := keepBox * (255 - at) // of 255*255
+			m.Cb[ci] = uint8(128 + (int(m.Cb[ci])-128)*keep/(255*255))
+			m.Cr[ci] = uint8(128 + (int(m.Cr[ci])-128)*keep/(255*255))
+		}
+	}
+	return lay, nil
+}
+
 // drawMark draws the visible label "AI生成" on dst: white text on a dark, mostly opaque box,
 // flush with the given corner.
 func drawMark(dst draw.Image, corner Corner) (MarkLayout, error) {
