@@ -38,6 +38,8 @@ type Error struct {
 	Retryable bool
 	// Err is the internal cause, for logs only.
 	Err error
+	// Header holds response headers that go with the error (Retry-After).
+	Header http.Header
 }
 
 func (e *Error) Error() string {
@@ -125,6 +127,11 @@ func Public(err error) (int, Body) {
 
 // Write sends err as an OpenAI-shaped JSON error response.
 func Write(w http.ResponseWriter, err error) {
+	if e, ok := As(err); ok {
+		for k, v := range e.Header {
+			w.Header()[k] = v
+		}
+	}
 	status, body := Public(err)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")

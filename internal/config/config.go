@@ -52,6 +52,10 @@ type Server struct {
 	Grace Duration `yaml:"grace"`
 	// KeyCacheTTL bounds how late a key revocation takes effect. Default 5s.
 	KeyCacheTTL Duration `yaml:"key_cache_ttl"`
+	// Redis is the address (host:port) of a Redis server shared by the replicas, for
+	// per-key rate limits and assistant conversation memory. Optional: without it each
+	// replica keeps that state in memory. Checked at start.
+	Redis string `yaml:"redis"`
 	// AdminTokenEnv names the environment variable holding the admin bearer token for
 	// /admin endpoints. Default QIAO_ADMIN_TOKEN; admin endpoints are off when it is unset.
 	AdminTokenEnv string `yaml:"admin_token_env"`

@@ -14,8 +14,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/qiao-gateway/qiao/internal/audit"
 	"github.com/qiao-gateway/qiao/internal/config"
+	"github.com/qiao-gateway/qiao/internal/limit"
 	"github.com/qiao-gateway/qiao/internal/route"
 	"github.com/qiao-gateway/qiao/internal/server"
 	"github.com/qiao-gateway/qiao/internal/tenant"
@@ -42,6 +45,8 @@ type Gateway struct {
 	// Notices are things an operator should read at start: which providers are simulated,
 	// which keys were generated, which keys are missing.
 	Notices []string
+	// Redis is the shared Redis client when server.redis is configured.
+	Redis *redis.Client
 	// Simulators maps provider names to the simulator serving them.
 	Simulators map[string]string
 
@@ -122,12 +127,24 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 	}
 	g.onClose(g.Audit.Close)
 
+	limiter, err := g.buildLimiter(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	profiles := map[string]*server.Profile{}
 	policies := map[string]config.AuditPolicy{}
 	for _, name := range sortedKeys(cfg.Regions) {
 		p, err := g.buildProfile(cfg, name, opts)
 		if err != nil {
 			return nil, err
+		}
+		if l := cfg.Regions[name].Limits; l.RequestsPerSecond > 0 {
+			rate := limit.Rate{PerSecond: l.RequestsPerSecond, Burst: l.Burst}
+			region := name
+			p.Limit = func(ctx context.Context, keyID string) (time.Duration, error) {
+				d, err := limiter.Allow(ctx, region+":"+keyID, rate)
+				return d.RetryAfter, err
+			}
 		}
 		profiles[name] = p
 		policies[name] = cfg.Regions[name].Audit
@@ -170,4 +187,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// allower is what a profile's rate limit needs: limit.Local or limit.Redis.
+type allower interface {
+	Allow(ctx context.Context, key string, r limit.Rate) (limit.Decision, error)
+}
+
+// buildLimiter returns the shared Redis limiter when server.redis is set (and reachable),
+// else an in-process one.
+func (g *Gateway) buildLimiter(ctx context.Context, cfg *config.File) (allower, error) {
+	if cfg.Server.Redis == "" {
+		return &limit.Local{}, nil
+	}
+	client := redis.NewClient(&redis.Options{Addr: cfg.Server.Redis})
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("gateway: server.redis is %s but Redis does not answer there: %w (remove server.redis to keep limits in memory)", cfg.Server.Redis, err)
+	}
+	g.onClose(client.Close)
+	g.Redis = client
+	g.notice("using Redis at %s for shared rate limits and conversation memory", cfg.Server.Redis)
+	return &limit.Redis{Client: client}, nil
 }

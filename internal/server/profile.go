@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/qiao-gateway/qiao/internal/chat"
 )
@@ -35,6 +36,11 @@ type Profile struct {
 
 	// Standing tells whether a key may be served: "" or "ok", "warn", "limited", "suspended".
 	Standing func(keyID string) string
+
+	// Limit counts one request for a key against the region's rate limit. It returns how
+	// long to wait when the key is over its limit (0: go ahead). An error means the limit
+	// could not be checked; the request is refused (fail closed).
+	Limit func(ctx context.Context, keyID string) (retryAfter time.Duration, err error)
 
 	// Filing is the model filing number shown to users in this region (header
 	// X-Qiao-Filing), empty if none.

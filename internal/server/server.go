@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,6 +299,20 @@ func (s *Server) authenticate(r *http.Request, ex *Exchange) error {
 		case "limited":
 			return apierr.New(http.StatusTooManyRequests, apierr.TypeRateLimit, "key_limited",
 				"this API key is limited after repeated policy violations; try again later")
+		}
+	}
+	if p.Limit != nil {
+		wait, err := p.Limit(r.Context(), key.ID)
+		if err != nil {
+			return apierr.New(http.StatusServiceUnavailable, apierr.TypeAPI, "limit_unavailable",
+				"cannot check the rate limit right now; try again").WithCause(err)
+		}
+		if wait > 0 {
+			secs := int(math.Ceil(wait.Seconds()))
+			e := apierr.New(http.StatusTooManyRequests, apierr.TypeRateLimit, "rate_limit_exceeded",
+				fmt.Sprintf("rate limit reached for this key in region %s; retry in %ds", region, secs))
+			e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+			return e
 		}
 	}
 	return nil
