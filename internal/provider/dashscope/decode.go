@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
@@ -20,10 +21,9 @@ type wireResponse struct {
 		Text         *string `json:"text"`
 		FinishReason string  `json:"finish_reason"`
 	} `json:"output"`
-	Usage     *wireUsage `json:"usage"`
-	RequestID string     `json:"request_id"`
-	Code      string     `json:"code"`
-	Message   string     `json:"message"`
+	Usage   *wireUsage `json:"usage"`
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
 }
 
 type wireChoice struct {
@@ -197,6 +197,11 @@ func contentText(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if raw[0] == '"' {
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+			// Fast path: no escapes, so the JSON string is its own text (raw came out of a
+			// successful json.Unmarshal, so it is a well-formed string).
+			return string(raw[1 : len(raw)-1]), nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", fmt.Errorf("decode content: %w", err)
