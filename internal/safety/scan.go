@@ -1,0 +1,368 @@
+package safety
+
+import (
+	"unicode/utf8"
+)
+
+// scanner runs one text (a message, or one channel of a streamed answer) through a lexicon.
+// Raw text is fed in pieces of any size, even pieces that split a UTF-8 sequence; the
+// scanner normalizes rune by rune, steps the automaton byte by byte and keeps only a ring
+// of per-byte facts as long as the longest term, so its memory does not grow with the text.
+type scanner struct {
+	lx    *lexicon
+	state int32
+	pos   int64 // normalized bytes emitted
+	runes int64 // normalized runes emitted
+	raw   int64 // raw bytes consumed
+
+	sepPending bool // a separator was removed since the last emitted rune
+	ring       []ringEnt
+	mask       int64
+	pending    []match    // matches waiting for the byte after them (word boundary)
+	ghits      []groupHit // recent group hits, for combos
+
+	partial  [utf8.UTFMax]byte // an incomplete UTF-8 sequence at the end of the last piece
+	npartial int
+	buf      []byte
+
+	// Results.
+	block *Hit
+	flags []Hit
+}
+
+type ringEnt struct {
+	src   int64 // raw offset of the rune this byte came from
+	rn    int64 // normalized rune index (1-based) this byte belongs to
+	sep   bool  // a separator was removed right before this byte
+	alnum bool  // this byte is an ASCII letter or digit
+}
+
+type match struct {
+	pat        int32
+	start, end int64 // normalized byte offsets, end exclusive
+}
+
+type groupHit struct {
+	group      int32
+	start, end int64 // normalized rune indexes, inclusive
+	src        int64
+}
+
+// Hit is one rule that matched.
+type Hit struct {
+	Rule     string
+	Action   Action
+	Category Category
+	// Offset is the raw byte offset, in the scanned text, where the match begins.
+	Offset int64
+	// Term is the normalized term that completed the match (never the raw text).
+	Term string
+}
+
+func newScanner(lx *lexicon) *scanner {
+	normOnce.Do(initNorm)
+	n := int64(16)
+	for n < int64(lx.maxPat)+4 {
+		n <<= 1
+	}
+	return &scanner{lx: lx, ring: make([]ringEnt, n), mask: n - 1, buf: make([]byte, 0, 16)}
+}
+
+// reset prepares the scanner for another text with the same lexicon.
+func (s *scanner) reset() {
+	s.state, s.pos, s.runes, s.raw = 0, 0, 0, 0
+	s.sepPending, s.npartial = false, 0
+	s.pending, s.ghits, s.flags = s.pending[:0], s.ghits[:0], s.flags[:0]
+	s.block = nil
+}
+
+// feed scans the next piece of raw text. It stops early once something blocks.
+func (s *scanner) feed(text string) {
+	if s.lx.ac == nil || s.block != nil {
+		s.raw += int64(len(text))
+		return
+	}
+	for s.npartial > 0 && s.block == nil {
+		// A rune split across pieces: join the held bytes with the start of this piece.
+		var cand [2 * utf8.UTFMax]byte
+		n := copy(cand[:], s.partial[:s.npartial])
+		n += copy(cand[n:utf8.UTFMax], text)
+		if !utf8.FullRune(cand[:n]) {
+			s.npartial = copy(s.partial[:], cand[:n])
+			return
+		}
+		r, size := utf8.DecodeRune(cand[:n])
+		if size >= s.npartial {
+			text = text[size-s.npartial:]
+			s.npartial = 0
+			s.rune(r, size)
+			continue
+		}
+		// The held bytes do not start a valid sequence: drop one and try again.
+		s.rune(utf8.RuneError, 1)
+		s.npartial = copy(s.partial[:], s.partial[1:s.npartial])
+	}
+	if s.block != nil {
+		s.raw += int64(len(text))
+		return
+	}
+	s.feedBytes(text)
+}
+
+func (s *scanner) feedBytes(text string) {
+	for len(text) > 0 && s.block == nil {
+		c := text[0]
+		if c < utf8.RuneSelf {
+			s.rune(rune(c), 1)
+			text = text[1:]
+			continue
+		}
+		if !utf8.FullRuneInString(text) {
+			s.npartial = copy(s.partial[:], text)
+			return
+		}
+		r, size := utf8.DecodeRuneInString(text)
+		s.rune(r, size)
+		text = text[size:]
+	}
+	if s.block != nil {
+		s.raw += int64(len(text))
+	}
+}
+
+// finish ends the text: an incomplete trailing sequence is dropped as invalid, and matches
+// waiting for a following byte are decided (the end of text is a word boundary).
+func (s *scanner) finish() {
+	for i := 0; i < s.npartial && s.block == nil; i++ {
+		s.rune(utf8.RuneError, 1)
+	}
+	s.npartial = 0
+	for _, m := range s.pending {
+		if s.block != nil {
+			break
+		}
+		s.resolve(m, true)
+	}
+	s.pending = s.pending[:0]
+}
+
+// rune processes one raw rune of size bytes.
+func (s *scanner) rune(r rune, size int) {
+	src := s.raw
+	s.raw += int64(size)
+	var cls runeClass
+	if r < utf8.RuneSelf {
+		c := asciiTab[r]
+		if c == 0 {
+			s.sepPending = true
+			return
+		}
+		s.buf = append(s.buf[:0], c)
+		cls = classKeep
+	} else {
+		cls, s.buf = appendRune(s.buf[:0], r)
+	}
+	switch cls {
+	case classSep:
+		s.sepPending = true
+		return
+	case classZW:
+		return
+	}
+	ac := s.lx.ac
+	for i, b := range s.buf {
+		if b&0xC0 != 0x80 {
+			s.runes++
+		}
+		e := &s.ring[s.pos&s.mask]
+		*e = ringEnt{src: src, rn: s.runes, sep: i == 0 && s.sepPending, alnum: isAlnum(b)}
+		if i == 0 && len(s.pending) > 0 {
+			endOK := e.sep || !e.alnum
+			for _, m := range s.pending {
+				s.resolve(m, endOK)
+			}
+			s.pending = s.pending[:0]
+			if s.block != nil {
+				return
+			}
+		}
+		s.state = ac.step(s.state, b)
+		s.pos++
+		if ac.hasOutput(s.state) {
+			ac.outputs(s.state, s.onMatch)
+			if s.block != nil {
+				return
+			}
+		}
+	}
+	s.sepPending = false
+}
+
+func (s *scanner) onMatch(pat int32) {
+	if s.block != nil {
+		return
+	}
+	m := match{pat: pat, start: s.pos - int64(s.lx.ac.patLen[pat]), end: s.pos}
+	if s.lx.needEnd[pat] {
+		s.pending = append(s.pending, m)
+		return
+	}
+	s.resolve(m, true)
+}
+
+// resolve applies a match whose following byte (or end of text) is known.
+func (s *scanner) resolve(m match, endOK bool) {
+	startOK := m.start == 0
+	if !startOK {
+		cur := s.ring[m.start&s.mask]
+		startOK = cur.sep || !s.ring[(m.start-1)&s.mask].alnum
+	}
+	lx := s.lx
+	for _, u := range lx.uses[lx.useStart[m.pat]:lx.useStart[m.pat+1]] {
+		if u.startBound && !startOK || u.endBound && !endOK {
+			continue
+		}
+		first := s.ring[m.start&s.mask]
+		if u.group {
+			h := groupHit{group: u.idx, start: first.rn, end: s.ring[(m.end-1)&s.mask].rn, src: first.src}
+			s.addGroupHit(h, m.pat)
+		} else {
+			s.apply(u.idx, first.src, m.pat)
+		}
+		if s.block != nil {
+			return
+		}
+	}
+}
+
+func (s *scanner) apply(rule int32, src int64, pat int32) {
+	ri := s.lx.rules[rule]
+	h := Hit{Rule: ri.ID, Action: ri.Action, Category: ri.Category, Offset: src, Term: string(s.patText(pat))}
+	if ri.Action == ActionBlock {
+		s.block = &h
+		return
+	}
+	for _, f := range s.flags {
+		if f.Rule == h.Rule {
+			return
+		}
+	}
+	s.flags = append(s.flags, h)
+}
+
+func (s *scanner) patText(pat int32) []byte {
+	return s.lx.patterns[pat]
+}
+
+// addGroupHit records a group term and checks the combos the group is part of.
+func (s *scanner) addGroupHit(h groupHit, pat int32) {
+	lx := s.lx
+	// Forget hits too far back to pair with anything from here on.
+	if len(s.ghits) >= 32 {
+		keep := s.ghits[:0]
+		for _, g := range s.ghits {
+			if h.start-g.end <= int64(lx.maxWindow)+1 {
+				keep = append(keep, g)
+			}
+		}
+		s.ghits = keep
+		if len(s.ghits) >= 256 {
+			// Pathological text (the same term over and over): keep the newest half.
+			s.ghits = append(s.ghits[:0], s.ghits[len(s.ghits)/2:]...)
+		}
+	}
+	s.ghits = append(s.ghits, h)
+	for _, ci := range lx.groupCombos[h.group] {
+		c := &lx.combos[ci]
+		if s.comboMatches(c, h) {
+			s.apply(c.rule, h.src, pat)
+			if s.block != nil {
+				return
+			}
+		}
+	}
+}
+
+// gap is the number of normalized runes between two spans (0 when they touch or overlap).
+func gap(a, b groupHit) int64 {
+	lo, hi := a.end, b.start
+	if b.end < a.start {
+		lo, hi = b.end, a.start
+	}
+	if d := hi - lo - 1; d > 0 {
+		return d
+	}
+	return 0
+}
+
+// comboMatches reports whether the new hit h completes combo c: every group of c has a hit
+// within the window of h, and no unless-group hit lies within the window of those hits.
+func (s *scanner) comboMatches(c *comboInfo, h groupHit) bool {
+	in := false
+	for _, g := range c.groups {
+		if g == h.group {
+			in = true
+		}
+	}
+	if !in {
+		return false // h belongs to an unless group of c: it cannot complete it
+	}
+	w := int64(c.window)
+	var near [4]groupHit
+	n := 0
+	for _, g := range c.groups {
+		if g == h.group {
+			continue
+		}
+		found := false
+		for i := len(s.ghits) - 1; i >= 0; i-- {
+			o := s.ghits[i]
+			if o.group == g && gap(o, h) <= w {
+				near[n] = o
+				n++
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	for _, u := range c.unless {
+		for _, o := range s.ghits {
+			if o.group != u {
+				continue
+			}
+			if gap(o, h) <= w {
+				return false
+			}
+			for _, p := range near[:n] {
+				if gap(o, p) <= w {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// holdFrom is the raw offset from which text must still be held back: the start of the
+// longest suffix that is a prefix of some term, or of a match waiting for its boundary.
+// Text before it can never become part of a match.
+func (s *scanner) holdFrom() int64 {
+	h := s.raw
+	if s.lx.ac == nil {
+		return h
+	}
+	if d := int64(s.lx.ac.states[s.state].depth); d > 0 {
+		if src := s.ring[(s.pos-d)&s.mask].src; src < h {
+			h = src
+		}
+	}
+	for _, m := range s.pending {
+		if src := s.ring[m.start&s.mask].src; src < h {
+			h = src
+		}
+	}
+	return h
+}
