@@ -13,7 +13,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind says what a record is about.
@@ -199,6 +201,45 @@ const (
 	maxDetails = 32
 	maxSafety  = 64
 )
+
+// clean makes every string valid UTF-8 without NUL bytes, in place: JSON (the canonical
+// encoding) cannot represent other strings exactly and PostgreSQL's text type rejects them,
+// and a request must not be refused because a client sent a stray byte in a model name.
+func (r *Record) clean() {
+	for _, p := range []*string{&r.Request, &r.Tenant, &r.KeyID, &r.Region, &r.Provider,
+		&r.Model, &r.Route, &r.ErrorCode, &r.ProduceID} {
+		*p = cleanString(*p)
+	}
+	if len(r.Privacy) > 0 {
+		m := make(map[string]int64, len(r.Privacy))
+		for k, v := range r.Privacy {
+			m[cleanString(k)] += v
+		}
+		r.Privacy = m
+	}
+	if len(r.Details) > 0 {
+		m := make(map[string]string, len(r.Details))
+		for k, v := range r.Details {
+			m[cleanString(k)] = cleanString(v)
+		}
+		r.Details = m
+	}
+	if len(r.Safety) > 0 {
+		s := make([]SafetyOutcome, len(r.Safety))
+		for i, o := range r.Safety {
+			s[i] = SafetyOutcome{Stage: cleanString(o.Stage), Rule: cleanString(o.Rule),
+				Category: cleanString(o.Category), PackVersion: cleanString(o.PackVersion), Action: cleanString(o.Action)}
+		}
+		r.Safety = s
+	}
+}
+
+func cleanString(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
 
 // validate checks what the caller filled in.
 func (r *Record) validate() error {

@@ -34,7 +34,7 @@ func PurgeChain(ctx context.Context, st Store, signer ed25519.PrivateKey, chain 
 // delete records younger than the writer's MinRetention, and appends an admin record of the
 // purge to the writer's chain. Chains of other replicas are purged too (their writers keep
 // running: only records at or before the anchor are touched). It returns the number of
-// records deleted.
+// records deleted; a purge that deletes nothing is not recorded.
 func (w *Writer) Purge(ctx context.Context, before time.Time) (int64, error) {
 	now := w.opts.Now()
 	if limit := now.Add(-w.opts.MinRetention); before.After(limit) {
@@ -57,6 +57,9 @@ func (w *Writer) Purge(ctx context.Context, before time.Time) (int64, error) {
 			details["anchor:"+c] = strconv.FormatUint(seq, 10)
 		}
 	}
+	if total == 0 {
+		return 0, nil // nothing changed, nothing to record
+	}
 	details["deleted"] = strconv.FormatInt(total, 10)
 	if err := w.Append(ctx, Record{Kind: KindAdmin, Details: details}); err != nil {
 		return total, fmt.Errorf("audit: record the purge: %w", err)
@@ -69,4 +72,13 @@ func fmtDays(d time.Duration) string {
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + " days"
 	}
 	return d.String()
+}
+
+// PurgeExpired purges the records older than the writer's MinRetention (the configured
+// retention). Run it periodically, e.g. daily.
+func (w *Writer) PurgeExpired(ctx context.Context) (int64, error) {
+	if w.opts.MinRetention <= 0 {
+		return 0, fmt.Errorf("audit: purge refused: no retention period is configured")
+	}
+	return w.Purge(ctx, w.opts.Now().Add(-w.opts.MinRetention))
 }

@@ -249,7 +249,11 @@ func (w *chainWalk) judge(r, next *Record) {
 		if r.Seq > 1 {
 			a, ok := w.anchors[r.Seq-1]
 			if !ok {
-				w.add(r.Seq, Deleted, "records 1..%d are missing and no signed retention anchor covers them", r.Seq-1)
+				if r.Seq == 2 {
+					w.add(r.Seq, Deleted, "record 1 is missing and no signed retention anchor covers it")
+				} else {
+					w.add(r.Seq, Deleted, "records 1..%d are missing and no signed retention anchor covers them", r.Seq-1)
+				}
 				return
 			}
 			w.cr.AnchorSeq = a.Seq
@@ -290,12 +294,12 @@ func (w *chainWalk) link(r, next *Record, want Hash, accept *bool) {
 		return
 	}
 	if w.p != nil && w.p.Seq+1 == r.Seq && bytes.Equal(r.PrevHash, w.p.PrevHash) {
-		w.add(w.p.Seq, Inserted, "the record does not belong to the chain: record %d links directly to record %d", r.Seq, w.p.Seq-1)
+		w.add(w.p.Seq, Inserted, "the record does not belong to the chain: record %d links directly to %s", r.Seq, linkName(w.p.Seq-1))
 		return
 	}
 	if next != nil && next.Seq == r.Seq+1 && bytes.Equal(next.PrevHash, want) {
 		*accept = false
-		w.add(r.Seq, Inserted, "the record does not belong to the chain: record %d links directly to record %d", next.Seq, r.Seq-1)
+		w.add(r.Seq, Inserted, "the record does not belong to the chain: record %d links directly to %s", next.Seq, linkName(r.Seq-1))
 		return
 	}
 	if len(w.pending) < maxProblems {
@@ -334,4 +338,11 @@ func (w *chainWalk) resolve(ctx context.Context, st Store) error {
 		}
 	}
 	return nil
+}
+
+func linkName(seq uint64) string {
+	if seq == 0 {
+		return "the start of the chain"
+	}
+	return fmt.Sprintf("record %d", seq)
 }

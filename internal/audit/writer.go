@@ -126,6 +126,7 @@ func (w *Writer) Chain() string { return w.opts.Chain }
 // should pass a context that outlives a client disconnect (context.WithoutCancel) so the
 // records of abandoned requests are kept too.
 func (w *Writer) Append(ctx context.Context, rec Record) error {
+	rec.clean()
 	if err := rec.validate(); err != nil {
 		return Unavailable(err)
 	}
