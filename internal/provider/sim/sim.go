@@ -106,11 +106,11 @@ type Received struct {
 
 // Stats count requests.
 type Stats struct {
-	Requests  int64 // all requests received
-	Active    int64 // being answered now
-	Completed int64 // answers written to the end
-	Cancelled int64 // the client went away before the answer ended
-	Cut       int64 // connections cut on purpose (CutAfter, [[sim:cut]])
+	Requests  int64 `json:"requests"`  // all requests received
+	Active    int64 `json:"active"`    // being answered now
+	Completed int64 `json:"completed"` // answers written to the end
+	Cancelled int64 `json:"cancelled"` // the client went away before the answer ended
+	Cut       int64 `json:"cut"`       // connections cut on purpose (CutAfter, [[sim:cut]])
 }
 
 // Server is a running simulator.
@@ -225,10 +225,17 @@ func (s *Server) Close() {
 
 // Handler returns the simulator's HTTP handler.
 func (s *Server) Handler() http.Handler {
+	api := s.serveOpenAI
 	if s.kind == KindDashScope {
-		return http.HandlerFunc(s.serveDashScope)
+		api = s.serveDashScope
 	}
-	return http.HandlerFunc(s.serveOpenAI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+			s.serveControl(w, r)
+			return
+		}
+		api(w, r)
+	})
 }
 
 // SetKnobs replaces the knobs; it also restarts the FailCount budget.

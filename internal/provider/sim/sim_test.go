@@ -292,3 +292,39 @@ func TestListenAndServe(t *testing.T) {
 		t.Error("unknown kind accepted")
 	}
 }
+
+func TestControlAPI(t *testing.T) {
+	s := NewDashScope(Options{})
+	defer s.Close()
+	base := strings.TrimSuffix(s.URL(), "/v1")
+	req, _ := http.NewRequest(http.MethodPut, base+"/_sim/knobs", strings.NewReader(`{"first_byte_delay":"250ms","throttle":"Throttling.RateQuota","fail_count":2,"block_after":3}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT knobs: %d", resp.StatusCode)
+	}
+	want := Knobs{FirstByteDelay: 250 * time.Millisecond, Throttle: "Throttling.RateQuota", FailCount: 2, BlockAfter: 3}
+	if d := cmp.Diff(want, s.Knobs()); d != "" {
+		t.Errorf("knobs (-want +got):\n%s", d)
+	}
+	if got := mustGet(t, base+"/_sim/knobs"); !strings.Contains(got, `"first_byte_delay": "250ms"`) {
+		t.Errorf("GET knobs = %s", got)
+	}
+	for _, bad := range []string{`{"throttle":"Nope"}`, `{"server_error":404}`, `{"chunk_delay":"soon"}`, `{"unknown":1}`} {
+		req, _ := http.NewRequest(http.MethodPut, base+"/_sim/knobs", strings.NewReader(bad))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	if got := mustGet(t, base+"/_sim/stats"); !strings.Contains(got, `"requests": 0`) {
+		t.Errorf("stats = %s", got)
+	}
+}
