@@ -5,13 +5,14 @@ import (
 	"unicode/utf8"
 )
 
-// fold maps full-width ASCII variants (U+FF01–U+FF5E: ０-９, Ａ-Ｚ, ＠, ＋, －, ...) and the
-// ideographic space to ASCII, so the recognizers see one alphabet. It returns the folded
-// text and, when anything changed, off: off[i] is the byte offset in s of folded byte i, and
-// off[len(folded)] == len(s). When nothing changed it returns s and nil, at the cost of two
-// byte searches: the common case on the request path.
+// fold maps the full-width forms that can be part of a value (０-９, Ａ-Ｚ, ａ-ｚ, ＋, －, ．,
+// ＠, （, ）) and the ideographic space to ASCII, so the recognizers see one alphabet. It
+// returns the folded text and, when anything changed, off: off[i] is the byte offset in s
+// of folded byte i, and off[len(folded)] == len(s). When nothing needs folding it returns s
+// and nil. Full-width punctuation that never is part of a value (，：。) is left alone, so
+// ordinary Chinese text takes the fast path.
 func fold(s string) (string, []int) {
-	if strings.IndexByte(s, 0xEF) < 0 && !strings.Contains(s, "\u3000") {
+	if !needsFold(s) {
 		return s, nil
 	}
 	var b strings.Builder
@@ -28,7 +29,7 @@ func fold(s string) (string, []int) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
+		case foldable(r):
 			b.WriteByte(byte(r - 0xFEE0))
 			off = append(off, i)
 			changed = true
@@ -49,4 +50,34 @@ func fold(s string) (string, []int) {
 	}
 	off = append(off, len(s))
 	return b.String(), off
+}
+
+// foldable reports whether fold maps r to ASCII.
+func foldable(r rune) bool {
+	switch {
+	case r >= 0xFF10 && r <= 0xFF19, r >= 0xFF21 && r <= 0xFF3A, r >= 0xFF41 && r <= 0xFF5A:
+		return true
+	}
+	switch r {
+	case 0xFF0B, 0xFF0D, 0xFF0E, 0xFF20, 0xFF08, 0xFF09:
+		return true
+	}
+	return false
+}
+
+// needsFold reports whether s holds a foldable full-width form or an ideographic space.
+func needsFold(s string) bool {
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], 0xEF)
+		if k < 0 {
+			break
+		}
+		i += k
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if foldable(r) {
+			return true
+		}
+		i += n
+	}
+	return strings.Contains(s, "\u3000")
 }

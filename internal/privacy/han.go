@@ -21,6 +21,28 @@ const hanBase, hanEnd = 0x4E00, 0x9FFF
 
 var hanFlags [hanEnd - hanBase + 1]uint8
 
+// hanCues holds, per first character, the cues and division names that start with it, so a
+// flagged character is compared only with its own few candidates. hanCueIndex maps a
+// character to its entry (0: none).
+type hanCue struct {
+	nameBefore, nameAfter, addrCues, divisions []string
+}
+
+var (
+	hanCueIndex [hanEnd - hanBase + 1]uint16
+	hanCues     = []hanCue{{}}
+)
+
+func cueEntry(r rune) *hanCue {
+	i := hanCueIndex[r-hanBase]
+	if i == 0 {
+		hanCues = append(hanCues, hanCue{})
+		i = uint16(len(hanCues) - 1)
+		hanCueIndex[r-hanBase] = i
+	}
+	return &hanCues[i]
+}
+
 var (
 	givenSet   = runeSet(givenChars)
 	surnameSet = runeSet(surnames)
@@ -39,15 +61,23 @@ func init() {
 	}
 	for _, c := range nameBefore {
 		set(first(c), fNameCue)
+		e := cueEntry(first(c))
+		e.nameBefore = append(e.nameBefore, c)
 	}
 	for _, c := range nameAfter {
 		set(first(c), fTitle)
+		e := cueEntry(first(c))
+		e.nameAfter = append(e.nameAfter, c)
 	}
 	for _, c := range addrCues {
 		set(first(c), fAddrCue)
+		e := cueEntry(first(c))
+		e.addrCues = append(e.addrCues, c)
 	}
 	for _, c := range divisionNames {
 		set(first(c), fDivision)
+		e := cueEntry(first(c))
+		e.divisions = append(e.divisions, c)
 	}
 	for _, c := range roadSuffixes {
 		set(first(c), fRoad)
@@ -78,11 +108,12 @@ func (d *detector) han(i int, r rune, size int) {
 		return
 	}
 	s := d.s
+	cue := &hanCues[hanCueIndex[r-hanBase]]
 	if f&fPlate != 0 {
 		d.plate(i, size)
 	}
 	if f&fNameCue != 0 {
-		for _, c := range nameBefore {
+		for _, c := range cue.nameBefore {
 			if strings.HasPrefix(s[i:], c) {
 				d.nameAfterCue(i + len(c))
 				break
@@ -90,7 +121,7 @@ func (d *detector) han(i int, r rune, size int) {
 		}
 	}
 	if f&fTitle != 0 && i > 0 {
-		for _, c := range nameAfter {
+		for _, c := range cue.nameAfter {
 			if strings.HasPrefix(s[i:], c) {
 				d.nameBeforeTitle(i)
 				break
@@ -104,7 +135,7 @@ func (d *detector) han(i int, r rune, size int) {
 		return
 	}
 	if f&fAddrCue != 0 {
-		for _, c := range addrCues {
+		for _, c := range cue.addrCues {
 			if strings.HasPrefix(s[i:], c) {
 				p := skipPunct(s, i+len(c))
 				if end, ok := d.address(p, true); ok {
@@ -117,7 +148,7 @@ func (d *detector) han(i int, r rune, size int) {
 		}
 	}
 	if f&fDivision != 0 {
-		for _, c := range divisionNames {
+		for _, c := range cue.divisions {
 			if strings.HasPrefix(s[i:], c) {
 				if end, ok := d.address(i, false); ok {
 					d.add(Address, i, end)

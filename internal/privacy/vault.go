@@ -58,7 +58,7 @@ func (v *Vault) reserve(text string) {
 	if strings.IndexByte(text, '[') < 0 && !strings.Contains(text, "［") {
 		return
 	}
-	s, _ := fold(text)
+	s := foldAll(text)
 	for i := strings.IndexByte(s, '['); i >= 0; {
 		if end, ok := placeholderAt(s, i); ok {
 			v.taken[s[i:end]] = true
@@ -69,6 +69,17 @@ func (v *Vault) reserve(text string) {
 		}
 		i += 1 + n
 	}
+}
+
+// foldAll maps every full-width ASCII form (U+FF01–U+FF5E) to ASCII: a model may well
+// turn ［ＰＨＯＮＥ＿１］ into [PHONE_1].
+func foldAll(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0xFF01 && r <= 0xFF5E {
+			return r - 0xFEE0
+		}
+		return r
+	}, s)
 }
 
 // placeholderFor returns the placeholder for a detected value, issuing a new one the first
