@@ -122,8 +122,12 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 	if p.Fail != nil {
 		code, typ := oaFailure(*p.Fail)
 		if req.Stream && p.ErrorsIn200 {
+			// Streams open with the role chunk before anything can go wrong, so the error
+			// comes second, as a data: {"error":...} event.
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.WriteHeader(http.StatusOK)
+			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-%s\",\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+				strings.ReplaceAll(rid, "-", "")[:24], s.now().Unix(), req.Model)
 			fmt.Fprintf(w, "data: %s\n\n", oaErrorBody(code, typ, p.Fail.Message, rid))
 		} else {
 			fail(p.Fail.Status, code, typ, p.Fail.Message)

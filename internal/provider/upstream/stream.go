@@ -59,14 +59,29 @@ func ReadEvents(provider string, r io.Reader, dec Decoder) *EventStream {
 // returns the failure. Adapters call it before handing the stream out, so every failure that
 // happens before any output (an error event at the start, a first-byte timeout) is returned
 // by Chat itself, where the router can still fall back.
+//
+// Chunks that carry only a role (OpenAI's first chunk) do not count as output: Prime reads on
+// past them, so an error that follows at once is still returned by Chat.
 func (s *EventStream) Prime() error {
-	for len(s.pending) == 0 && s.err == nil {
+	for s.err == nil && !anyOutput(s.pending) {
 		s.fill()
 	}
-	if len(s.pending) == 0 && s.err != nil && !errors.Is(s.err, io.EOF) {
+	if !anyOutput(s.pending) && s.err != nil && !errors.Is(s.err, io.EOF) {
+		s.pending = nil
 		return s.err
 	}
 	return nil
+}
+
+func anyOutput(cs []chat.Chunk) bool {
+	for i := range cs {
+		c := &cs[i]
+		if c.Delta.Content != "" || c.Delta.ReasoningContent != "" || len(c.Delta.ToolCalls) > 0 ||
+			c.FinishReason != "" || c.Usage != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Recv implements chat.Stream.
@@ -85,7 +100,9 @@ func (s *EventStream) Recv() (chat.Chunk, error) {
 	}
 	c := s.pending[0]
 	s.pending = s.pending[1:]
-	s.delivered = true
+	if !s.delivered && anyOutput([]chat.Chunk{c}) {
+		s.delivered = true
+	}
 	return c, nil
 }
 
@@ -132,15 +149,16 @@ func (s *EventStream) readErr(err error) error {
 		return BadStream(s.provider, err)
 	}
 	if s.call != nil {
-		return s.call.ReadErr(err, s.delivered || len(s.pending) > 0)
+		return s.call.ReadErr(err, s.delivered || anyOutput(s.pending))
 	}
 	return BadStream(s.provider, err)
 }
 
-// fail records a terminal error. Once a chunk has been delivered nothing is retryable; an
-// upstream error event that arrives first stays retryable if its code is.
+// fail records a terminal error. Once output (text, reasoning, a tool call, a finish) has been
+// delivered nothing is retryable; an upstream error event that arrives before any output stays
+// retryable if its code is.
 func (s *EventStream) fail(err error) {
-	if e, ok := apierr.As(err); ok && e.Retryable && (s.delivered || len(s.pending) > 0) {
+	if e, ok := apierr.As(err); ok && e.Retryable && (s.delivered || anyOutput(s.pending)) {
 		cp := *e
 		cp.Retryable = false
 		err = &cp
