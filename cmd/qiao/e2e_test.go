@@ -80,7 +80,8 @@ func startE2E(t *testing.T) *e2e {
 	t.Cleanup(func() { e.cn.Close(); e.cn2.Close(); e.us.Close() })
 	e.env = map[string]string{
 		"SIM_KEY_CN": "sk-cn", "SIM_KEY_US": "sk-us",
-		"LABEL_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"LABEL_KEY":        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"QIAO_ADMIN_TOKEN": "admin-secret",
 	}
 	cfgPath := filepath.Join(e.data, "qiao.yaml")
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(e2eConfig, e.cn.URL(), e.cn2.URL(), e.us.URL())), 0o600); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sort"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
+	"github.com/qiao-gateway/qiao/internal/complaint"
 	"github.com/qiao-gateway/qiao/internal/config"
 	"github.com/qiao-gateway/qiao/internal/limit"
 	"github.com/qiao-gateway/qiao/internal/route"
@@ -149,6 +151,14 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		profiles[name] = p
 		policies[name] = cfg.Regions[name].Audit
 	}
+	comp := &complaints{services: map[string]*complaint.Service{}, contacts: map[string]string{}, token: opts.Getenv(cfg.Server.AdminTokenEnv)}
+	for name, rc := range cfg.Regions {
+		comp.services[name] = &complaint.Service{Store: st, Audit: g.Audit, TimeLimit: rc.Complaints.Deadline.Std(), Now: opts.Now}
+		comp.contacts[name] = rc.Complaints.Contact
+	}
+	if comp.token == "" {
+		g.notice("admin API disabled: $%s is not set", cfg.Server.AdminTokenEnv)
+	}
 	rec := &recorder{w: g.Audit, hmacKey: keys.HMAC, policies: policies, log: opts.Logger}
 	g.Server = server.New(server.Options{
 		Router:       g.Router,
@@ -162,6 +172,14 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		MaxMessages:  cfg.Server.MaxMessages,
 		KeyCacheTTL:  cfg.Server.KeyCacheTTL.Std(),
+		Routes: map[string]server.HandlerFunc{
+			"POST /v1/complaints":     comp.file,
+			"GET /v1/complaints/{id}": comp.get,
+		},
+		Public: map[string]http.Handler{
+			"GET /admin/complaints/{id}":             comp.admin(comp.adminGet),
+			"POST /admin/complaints/{id}/transition": comp.admin(comp.adminTransition),
+		},
 	})
 	return g, nil
 }

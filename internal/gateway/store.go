@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
+	"github.com/qiao-gateway/qiao/internal/complaint"
 	"github.com/qiao-gateway/qiao/internal/config"
 	"github.com/qiao-gateway/qiao/internal/store/postgres"
 	"github.com/qiao-gateway/qiao/internal/store/sqlite"
@@ -16,6 +17,7 @@ import (
 type Store interface {
 	tenant.Store
 	audit.Store
+	complaint.Store
 	Close() error
 }
 
