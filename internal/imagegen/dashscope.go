@@ -132,6 +132,9 @@ func (d *DashScope) Generate(ctx context.Context, r Request) ([]Image, error) {
 	}
 	var task DashScopeTask
 	upErr, err := doJSON(ctx, d.opts.HTTPClient, req, &task, d.decodeErr)
+	if errors.Is(err, errDecode) {
+		return nil, badResponse(d.name(), err)
+	}
 	if err != nil {
 		// Nothing was accepted yet: another provider may try.
 		return nil, transportError(d.name(), cause(ctx, err), true)
@@ -157,6 +160,9 @@ func (d *DashScope) Generate(ctx context.Context, r Request) ([]Image, error) {
 		}
 		var st DashScopeTask
 		upErr, err := doJSON(ctx, d.opts.HTTPClient, req, &st, d.decodeErr)
+		if errors.Is(err, errDecode) {
+			return nil, badResponse(d.name(), fmt.Errorf("task %s: %w", id, err))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, transportError(d.name(), fmt.Errorf("task %s: %w", id, cause(ctx, err)), false)

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 )
+
+// errDecode marks a 200 answer that is not the JSON expected: a bad response, not a transient
+// failure worth retrying.
+var errDecode = errors.New("undecodable answer")
 
 // maxJSONBytes bounds an upstream JSON answer. b64_json of 4 images of DefaultMaxImageBytes fits.
 const maxJSONBytes = 4*DefaultMaxImageBytes*4/3 + 1<<20
@@ -32,7 +37,7 @@ func doJSON(ctx context.Context, c *http.Client, req *http.Request, out any, dec
 		return decodeErr(resp.StatusCode, body), nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return nil, fmt.Errorf("decode answer: %w", err)
+		return nil, fmt.Errorf("%w: %v", errDecode, err)
 	}
 	return nil, nil
 }

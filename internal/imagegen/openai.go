@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -95,6 +96,9 @@ func (o *OpenAI) Generate(ctx context.Context, r Request) ([]Image, error) {
 	req.Header.Set("Content-Type", "application/json")
 	var resp OpenAIResponse
 	upErr, err := doJSON(ctx, o.opts.HTTPClient, req, &resp, o.decodeErr)
+	if errors.Is(err, errDecode) {
+		return nil, badResponse(o.name(), err)
+	}
 	if err != nil {
 		return nil, transportError(o.name(), cause(ctx, err), true)
 	}

@@ -37,6 +37,9 @@ type dsTask struct {
 	polls  int
 }
 
+// HugePadding is how many bytes "sim:huge" adds to an image: past the adapters' 20 MiB default.
+const HugePadding = 24 << 20
+
 // maxTasks bounds the simulator's memory; the oldest tasks are forgotten first.
 const maxTasks = 1000
 
@@ -210,11 +213,20 @@ func (s *DashScope) result(w http.ResponseWriter, r *http.Request) {
 
 func servePicture(w http.ResponseWriter, prompt string, idx, width, height int) {
 	data := Picture(prompt, idx, width, height)
+	pad := 0
 	if strings.Contains(prompt, "sim:huge") {
-		// Padding after IEND: still a valid PNG, just far too big.
-		data = append(data, make([]byte, 64<<20)...)
+		// Zeros after IEND: still a valid PNG, just too big for any sane limit.
+		pad = HugePadding
 	}
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	_, _ = w.Write(data)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)+pad))
+	if _, err := w.Write(data); err != nil {
+		return
+	}
+	zeros := make([]byte, 32<<10)
+	for ; pad > 0; pad -= len(zeros) {
+		if _, err := w.Write(zeros[:min(pad, len(zeros))]); err != nil {
+			return // the client gave up, as it should
+		}
+	}
 }
