@@ -40,3 +40,13 @@ type Store interface {
 
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("audit: writer closed")
+
+// ChainLocker is implemented by stores that several processes share (PostgreSQL). NewWriter
+// calls LockChain so that two writers never append to one chain, which would make both
+// fail on every other batch; release is called by Close.
+type ChainLocker interface {
+	LockChain(ctx context.Context, chain string) (release func(), err error)
+}
+
+// ErrChainInUse is returned by NewWriter when another process holds the chain.
+var ErrChainInUse = errors.New("audit: the chain is in use by another writer (replica names must be unique)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -98,6 +99,9 @@ const maxProblems = 100
 // cannot be read; tampering is reported in Report.Problems.
 func Verify(ctx context.Context, st Store, keys ...ed25519.PublicKey) (Report, error) {
 	var rep Report
+	if len(keys) == 0 {
+		return rep, errors.New("audit: verify needs the checkpoint public key")
+	}
 	chains, err := st.Chains(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("audit: verify: list chains: %w", err)
@@ -142,6 +146,8 @@ type chainWalk struct {
 	want Hash
 	// skipLink skips the link check of the next record (the second of a swapped pair).
 	skipLink bool
+	// reloadAnchors re-reads the anchors once.
+	reloadAnchors func()
 }
 
 func (w *chainWalk) add(seq uint64, kind ProblemKind, format string, args ...any) {
@@ -168,6 +174,19 @@ func verifyChain(ctx context.Context, st Store, chain string, keys []ed25519.Pub
 			w.anchors[cp.Seq] = cp
 		} else {
 			w.cps[cp.Seq] = cp
+		}
+	}
+
+	w.reloadAnchors = func() {
+		w.reloadAnchors = nil
+		cps, err := st.Checkpoints(ctx, chain)
+		if err != nil {
+			return // the first read's view stands; the missing anchor is reported
+		}
+		for _, cp := range cps {
+			if cp.Anchor && cp.VerifySignature(keys...) {
+				w.anchors[cp.Seq] = cp
+			}
 		}
 	}
 
@@ -248,6 +267,11 @@ func (w *chainWalk) judge(r, next *Record) {
 		var want Hash
 		if r.Seq > 1 {
 			a, ok := w.anchors[r.Seq-1]
+			if !ok && w.reloadAnchors != nil {
+				// A purge may have run between reading the checkpoints and the records.
+				w.reloadAnchors()
+				a, ok = w.anchors[r.Seq-1]
+			}
 			if !ok {
 				if r.Seq == 2 {
 					w.add(r.Seq, Deleted, "record 1 is missing and no signed retention anchor covers it")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
@@ -67,6 +68,10 @@ type Writer struct {
 	lastErr  error
 	inflight sync.WaitGroup // Appends between enqueue check and enqueue
 
+	release func() // chain lock, if the store has one
+
+	records, batches, failures atomic.Uint64
+
 	// owned by the loop goroutine
 	seq       uint64
 	head      Hash
@@ -99,8 +104,19 @@ func NewWriter(ctx context.Context, st Store, o WriterOptions) (*Writer, error) 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var release func()
+	if l, ok := st.(ChainLocker); ok {
+		r, err := l.LockChain(ctx, o.Chain)
+		if err != nil {
+			return nil, fmt.Errorf("audit: chain %q: %w", o.Chain, err)
+		}
+		release = r
+	}
 	seq, head, err := st.Head(ctx, o.Chain)
 	if err != nil {
+		if release != nil {
+			release()
+		}
 		return nil, fmt.Errorf("audit: read head of chain %q: %w", o.Chain, err)
 	}
 	w := &Writer{
@@ -108,7 +124,7 @@ func NewWriter(ctx context.Context, st Store, o WriterOptions) (*Writer, error) 
 		reqs:    make(chan appendReq, 4*o.MaxBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
-		seq:     seq, head: head,
+		seq:     seq, head: head, release: release,
 		lastCP: o.Now(), lastCPSeq: seq,
 	}
 	go w.loop()
@@ -160,6 +176,18 @@ func (w *Writer) Append(ctx context.Context, rec Record) error {
 	}
 }
 
+// Stats are counters for metrics.
+type Stats struct {
+	Records  uint64 // records committed
+	Batches  uint64 // transactions committed (Records/Batches is the group-commit factor)
+	Failures uint64 // batches that failed (their appends returned audit_unavailable)
+}
+
+// Stats returns the counters since NewWriter.
+func (w *Writer) Stats() Stats {
+	return Stats{Records: w.records.Load(), Batches: w.batches.Load(), Failures: w.failures.Load()}
+}
+
 // Healthy returns nil if the last commit succeeded (or none was tried), else the error
 // that made it fail. For /readyz.
 func (w *Writer) Healthy() error {
@@ -188,6 +216,9 @@ func (w *Writer) Close() error {
 	w.inflight.Wait() // no Append is between the closed check and the channel send
 	close(w.stop)
 	<-w.stopped
+	if w.release != nil {
+		w.release()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.lastErr
@@ -309,6 +340,10 @@ func (w *Writer) commit(batch []appendReq) {
 	}
 	if err != nil {
 		w.resync = true
+		w.failures.Add(1)
+	} else {
+		w.records.Add(uint64(len(batch)))
+		w.batches.Add(1)
 	}
 	w.setErr(err)
 	for _, r := range batch {

@@ -152,3 +152,32 @@ func BenchmarkWriter64(b *testing.B) {
 	defer db.Close()
 	storetest.BenchmarkWriter(b, db, 64)
 }
+
+// TestChainLock: a second writer for the same chain is refused while the first runs, and
+// takes over once it is closed.
+func TestChainLock(t *testing.T) {
+	dsn := schema(t)
+	db := open(t, dsn)
+	w1, err := audit.NewWriter(t.Context(), db, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dsn)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := audit.NewWriter(ctx, other, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()}); err == nil {
+		t.Fatal("a second writer on the same chain started")
+	}
+	// Another chain in the same database is independent.
+	w3, err := audit.NewWriter(t.Context(), other, audit.WriterOptions{Chain: "gw-2", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w3.Close()
+	w1.Close()
+	w2, err := audit.NewWriter(t.Context(), other, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatalf("after the first writer closed: %v", err)
+	}
+	w2.Close()
+}
