@@ -71,11 +71,17 @@ func component(s string, q int) (int, int) {
 		}
 		return 0, -1
 	}
-	// A Han name of 1–maxNameRunes characters and the first suffix that follows it.
+	// A Han name of 1–maxNameRunes characters and the first suffix that follows it. A name
+	// followed directly by a house or building number is a building: 太古汇2座.
 	e := q
 	for k := 0; k < maxNameRunes && e < len(s); k++ {
 		r, n := utf8.DecodeRuneInString(s[e:])
 		if !isHan(r) || stopSet[r] {
+			if k >= 2 && isDigit(s[e]) {
+				if kind, _ := component(s, e); kind == compNum {
+					return compPlace, e
+				}
+			}
 			return 0, -1
 		}
 		e += n

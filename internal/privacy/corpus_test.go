@@ -19,9 +19,9 @@ type corpusLine struct {
 	PII  [][2]string `json:"pii"`
 }
 
-func loadCorpus(t testing.TB) []corpusLine {
+func loadCorpus(t testing.TB, name string) []corpusLine {
 	t.Helper()
-	f, err := os.Open("testdata/corpus.jsonl")
+	f, err := os.Open("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ var corpusBars = map[Type][2]float64{
 }
 
 func TestCorpusPrecisionRecall(t *testing.T) {
-	lines := loadCorpus(t)
+	lines := loadCorpus(t, "corpus.jsonl")
 	scores := evalCorpus(t, cnEngine(t), lines)
 	t.Logf("corpus: %d prompts\n%s", len(lines), report(scores))
 	for ty, bar := range corpusBars {
@@ -151,3 +151,23 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldoutPrecisionRecall scores testdata/holdout.jsonl, prompts written after the
+// recognizers and never used to tune them. Its numbers are the honest estimate reported in
+// docs/privacy.md; the bars are what the first run reached, so a regression fails.
+func TestHoldoutPrecisionRecall(t *testing.T) {
+	lines := loadCorpus(t, "holdout.jsonl")
+	scores := evalCorpus(t, cnEngine(t), lines)
+	t.Logf("holdout: %d prompts\n%s", len(lines), report(scores))
+	var all score
+	for _, s := range scores {
+		all.tp, all.fp, all.fn = all.tp+s.tp, all.fp+s.fp, all.fn+s.fn
+	}
+	if p, r := all.precision(), all.recall(); p < holdoutBar[0] || r < holdoutBar[1] {
+		t.Errorf("holdout overall precision %.3f recall %.3f, want at least %.2f / %.2f", p, r, holdoutBar[0], holdoutBar[1])
+	}
+}
+
+// The first run on the holdout (before any change made after reading it) reached precision
+// 0.895 and recall 0.872 overall; docs/privacy.md records it per type.
+var holdoutBar = [2]float64{0.89, 0.87}

@@ -27,8 +27,8 @@ var (
 )
 
 // addrCues stand before an address: 地址：, 住在, 寄到.
-var addrCues = []string{"收货地址", "家庭住址", "联系地址", "通讯地址", "地址", "住址", "住在", "家住", "居住在", "现住", "位于", "寄到", "寄往", "送到", "送至", "搬到"}
+var addrCues = []string{"收货地址", "家庭住址", "联系地址", "通讯地址", "地址", "住址", "住在", "家住", "居住在", "现住", "位于", "寄到", "寄往", "送到", "送至", "寄至", "发到", "邮寄到", "配送到", "搬到"}
 
 // addrStop are characters that never occur inside an address name in running text; they
 // end the backward search for an address start.
-const addrStop = "的了是在我你他她它们到去来从往住把被给让请帮要想会能可就也还很吗呢吧啊说这那个于寄送放过着将已为对向等其此每位啦嘛哦或及与但而并且如果因所以有没不"
+const addrStop = "的了是在我你他她它们到去来从往住把被给让请帮要想会能可就也还很吗呢吧啊说这那个于寄送过着将已为对向等其此每位啦嘛哦或及与但而并且如果因所以有没不"

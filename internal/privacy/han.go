@@ -205,6 +205,12 @@ func givenAfter(s string, p, max int) int {
 	return p
 }
 
+// titleWord reports whether the bare "surname" at s[p:t] is really the start of a longer
+// title: 班主任 is a class teacher, not Mr 班.
+func titleWord(s string, p, t int) bool {
+	return s[p:t] == "班" && strings.HasPrefix(s[t:], "主任")
+}
+
 // givenBetween reports whether s[p:t] is at most two given-name characters.
 func givenBetween(s string, p, t int) bool {
 	for k := 0; p < t; k++ {
@@ -253,7 +259,7 @@ func (d *detector) nameBeforeTitle(t int) {
 		if sn == 0 || p+sn > t {
 			continue
 		}
-		if givenBetween(s, p+sn, t) {
+		if givenBetween(s, p+sn, t) && !(p+sn == t && titleWord(s, p, t)) {
 			d.add(Name, p, t)
 			return
 		}
