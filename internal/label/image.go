@@ -273,12 +273,14 @@ func labelJPEG(data, js []byte, opts ImageOptions) ([]byte, MarkLayout, error) {
 		if err != nil {
 			return nil, MarkLayout{}, fmt.Errorf("label: re-read encoded jpeg: %w", err)
 		}
+		// A CMYK original's ICC profile describes CMYK; the new file is YCbCr.
+		_, wasCMYK := img.(*image.CMYK)
 		merged := []jpegSeg{fresh[0]}
 		for _, s := range segs {
 			if s.marker == mSOS {
 				break
 			}
-			if keepAfterReencode(s) {
+			if keepAfterReencode(s, wasCMYK) {
 				merged = append(merged, s)
 			}
 		}

@@ -461,3 +461,80 @@ func TestFixturesCarryMetadata(t *testing.T) {
 		}
 	}
 }
+
+func appSegment(marker byte, payload string) jpegSeg {
+	raw := []byte{0xFF, marker, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	raw = append(raw, payload...)
+	return jpegSeg{marker: marker, raw: raw, payload: raw[4:]}
+}
+
+// TestReencodeKeepsWhatStillApplies: with the visible mark, metadata that describes the
+// picture survives; what describes the old encoding is dropped.
+func TestReencodeKeepsWhatStillApplies(t *testing.T) {
+	imp := testImplicit(t)
+	t.Run("jpeg", func(t *testing.T) {
+		segs, trailer, err := parseJPEG(readFixture(t, "plain.jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		icc := appSegment(mAPP2, "ICC_PROFILE\x00\x01\x01fake-profile")
+		adobe := appSegment(mAPP14, "Adobe\x00\x64\x00\x00\x00\x00\x01")
+		mpf := appSegment(mAPP2, "MPF\x00II*\x00")
+		c2pa := appSegment(0xEB, "JP\x00\x01c2pa-manifest")
+		in := writeJPEG(append([]jpegSeg{segs[0], icc, adobe, mpf, c2pa}, segs[1:]...), append(trailer, "trailer"...))
+		out, err := LabelImage(in, imp, ImageOptions{Visible: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, keep := range []jpegSeg{icc, c2pa} {
+			if !bytes.Contains(out, keep.raw) {
+				t.Errorf("lost %q", keep.payload)
+			}
+		}
+		for _, drop := range []jpegSeg{adobe, mpf} {
+			if bytes.Contains(out, drop.raw) {
+				t.Errorf("kept %q", drop.payload)
+			}
+		}
+		if bytes.HasSuffix(out, []byte("trailer")) {
+			t.Error("kept the trailer of the old encoding")
+		}
+		// Without the mark, everything stays, trailer included.
+		same, err := LabelImage(in, imp, ImageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(same, adobe.raw) || !bytes.Contains(same, mpf.raw) || !bytes.HasSuffix(same, []byte("trailer")) {
+			t.Error("metadata-only labelling dropped something")
+		}
+	})
+	t.Run("png", func(t *testing.T) {
+		chunks, err := parsePNG(readFixture(t, "plain.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep := []pngChunk{{"gAMA", []byte{0, 0, 0xB1, 0x8F}}, {"pHYs", []byte{0, 0, 0x0B, 0x13, 0, 0, 0x0B, 0x13, 1}},
+			{"eXIf", []byte("MM\x00*\x00\x00\x00\x08\x00\x00")}, {"caBX", []byte("c2pa-manifest")}}
+		drop := []pngChunk{{"bKGD", []byte{0, 1, 0, 2, 0, 3}}, {"sBIT", []byte{8, 8, 8}}}
+		var all []pngChunk
+		all = append(append(append(all, chunks[0]), keep...), drop...)
+		all = append(all, chunks[1:len(chunks)-1]...)
+		all = append(all, pngChunk{"tEXt", []byte("Comment\x00after the image")}, chunks[len(chunks)-1])
+		out, err := LabelImage(writePNG(all), imp, ImageOptions{Visible: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := parsePNG(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, c := range got {
+			types = append(types, c.typ)
+		}
+		want := []string{"IHDR", "gAMA", "pHYs", "eXIf", "caBX", "iTXt", "IDAT", "tEXt", "IEND"}
+		if diff := cmp.Diff(want, types); diff != "" {
+			t.Errorf("chunk order (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -13,6 +13,7 @@ var (
 	sigExif    = []byte("Exif\x00\x00")
 	sigMPF     = []byte("MPF\x00")
 	sigAdobe   = []byte("Adobe")
+	sigICC     = []byte("ICC_PROFILE\x00")
 	maxJPEGSeg = 0xFFFF - 2 // payload bytes after the length field
 )
 
@@ -187,9 +188,12 @@ func writeJPEG(segs []jpegSeg, trailer []byte) []byte {
 // keepAfterReencode reports whether an original APP/COM segment still describes the image
 // after its pixels were decoded and encoded again. Adobe APP14 is dropped because it states
 // the colour transform of the old encoding (a wrong one would swap colours); MPF APP2 because
-// its offsets point into the old file.
-func keepAfterReencode(s jpegSeg) bool {
+// its offsets point into the old file; with dropICC (a CMYK original, re-encoded as YCbCr) the
+// ICC profile too, as it describes the old colour space.
+func keepAfterReencode(s jpegSeg, dropICC bool) bool {
 	switch {
+	case dropICC && s.marker == mAPP2 && bytes.HasPrefix(s.payload, sigICC):
+		return false
 	case s.marker == mAPP14 && bytes.HasPrefix(s.payload, sigAdobe):
 		return false
 	case s.marker == mAPP2 && bytes.HasPrefix(s.payload, sigMPF):

@@ -49,10 +49,9 @@ const (
 )
 
 type glyphMask struct {
-	mask     *image.Gray
-	minInk   int // ink height of the shortest glyph, in mask pixels
-	glyphs   []glyphBox
-	textRune string
+	mask   *image.Gray
+	minInk int // ink height of the shortest glyph, in mask pixels
+	glyphs []glyphBox
 }
 
 type glyphBox struct {
@@ -76,7 +75,7 @@ var loadMask = sync.OnceValues(func() (*glyphMask, error) {
 	if err := json.Unmarshal(glyphsJSON, &lay); err != nil {
 		return nil, fmt.Errorf("label: embedded glyph layout: %w", err)
 	}
-	m := &glyphMask{mask: g, minInk: g.Bounds().Dy(), glyphs: lay.Glyphs, textRune: lay.Text}
+	m := &glyphMask{mask: g, minInk: g.Bounds().Dy(), glyphs: lay.Glyphs}
 	for _, gl := range lay.Glyphs {
 		m.minInk = min(m.minInk, gl.Y1-gl.Y0)
 	}
