@@ -68,6 +68,9 @@ type Summary struct {
 	// mark, so PeakRSS is the peak since the process started.
 	PeakRSS       int64
 	RSSSinceStart bool
+	// CPU is the CPU time the gateway (or proxy) process used during the phase: less
+	// disturbed than latency by other load on the machine.
+	CPU time.Duration
 	// ErrorKinds counts errors by message, for the report.
 	ErrorKinds map[string]int
 }
@@ -125,6 +128,14 @@ func (c *collector) summary() Summary {
 		s.Achieved = float64(c.n-1) / span.Seconds()
 	}
 	return s
+}
+
+// CPUPerRequest is CPU time per request sent, 0 if unknown.
+func (s Summary) CPUPerRequest() time.Duration {
+	if s.Requests == 0 {
+		return 0
+	}
+	return s.CPU / time.Duration(s.Requests)
 }
 
 // topErrors returns up to n error kinds, most frequent first, as "count× message".

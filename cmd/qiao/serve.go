@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/config"
@@ -90,6 +92,24 @@ func (m *Main) serve(ctx context.Context, cfg *config.File, simulate bool, logLe
 			return err
 		}
 	}
+	g.WatchPacks(ctx, func(err error) { logger.Error("safety pack reload failed; the old pack keeps serving", "err", err) })
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := g.ReloadPacks(); err != nil {
+					logger.Error("safety pack reload failed; the old pack keeps serving", "err", err)
+				} else {
+					logger.Info("safety packs reloaded")
+				}
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return err

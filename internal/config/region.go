@@ -7,6 +7,7 @@ import (
 	"github.com/qiao-gateway/qiao/internal/label"
 	"github.com/qiao-gateway/qiao/internal/privacy"
 	"github.com/qiao-gateway/qiao/internal/provider"
+	"github.com/qiao-gateway/qiao/internal/safety"
 )
 
 // Region is one region's profile: who may process its data, which models serve it, and
@@ -29,6 +30,9 @@ type Region struct {
 	Limits Limits `yaml:"limits"`
 	// Privacy decides which personal data is pseudonymized. Default: privacy.DefaultConfig.
 	Privacy *privacy.Config `yaml:"privacy"`
+	// Safety configures input checks, streamed output moderation and repeat offenders.
+	// The zero value uses the baseline pack. See docs/safety.md.
+	Safety safety.Config `yaml:"safety"`
 	// Label configures AIGC labels (GB 45438). Empty: no labels.
 	Label label.Config `yaml:"label"`
 	// Audit is the region's audit-log policy.
@@ -118,6 +122,9 @@ func (r *Region) validate() []fieldError {
 	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
 	if err := r.Privacy.Validate(); err != nil {
 		add(err.Error(), "privacy")
+	}
+	if err := r.Safety.Validate(); err != nil {
+		add(err.Error(), "safety")
 	}
 	if err := r.Label.Validate(); err != nil {
 		add(err.Error(), "label")

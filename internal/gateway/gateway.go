@@ -22,6 +22,7 @@ import (
 	"github.com/qiao-gateway/qiao/internal/config"
 	"github.com/qiao-gateway/qiao/internal/limit"
 	"github.com/qiao-gateway/qiao/internal/route"
+	"github.com/qiao-gateway/qiao/internal/safety"
 	"github.com/qiao-gateway/qiao/internal/server"
 	"github.com/qiao-gateway/qiao/internal/tenant"
 )
@@ -52,7 +53,27 @@ type Gateway struct {
 	// Simulators maps provider names to the simulator serving them.
 	Simulators map[string]string
 
-	closers []func() error
+	checkers map[string]*safety.Checker
+	closers  []func() error
+}
+
+// ReloadPacks re-reads every region's safety packs (SIGHUP does this). A pack that fails to
+// load is reported and the region keeps its old lexicon.
+func (g *Gateway) ReloadPacks() error {
+	var errs []error
+	for _, name := range sortedKeys(g.checkers) {
+		if err := g.checkers[name].Reload(); err != nil {
+			errs = append(errs, fmt.Errorf("region %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WatchPacks re-reads changed packs on each region's reload_interval until ctx ends.
+func (g *Gateway) WatchPacks(ctx context.Context, onError func(error)) {
+	for _, c := range g.checkers {
+		go c.Watch(ctx, onError)
+	}
 }
 
 // Close stops everything Build started, in reverse order.
@@ -83,7 +104,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		opts.Now = time.Now
 	}
 	cfg := opts.Config
-	g = &Gateway{Simulators: map[string]string{}}
+	g = &Gateway{Simulators: map[string]string{}, checkers: map[string]*safety.Checker{}}
 	defer func() {
 		if err != nil {
 			g.Close()

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/qiao-gateway/qiao/internal/config"
 	"github.com/qiao-gateway/qiao/internal/label"
 	"github.com/qiao-gateway/qiao/internal/privacy"
+	"github.com/qiao-gateway/qiao/internal/safety"
 	"github.com/qiao-gateway/qiao/internal/server"
 )
 
@@ -35,6 +37,40 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 			return vault.Restore, receipt, nil
 		}
 	}
+
+	chk, err := safety.New(rc.Safety, safety.Options{
+		Getenv: opts.Getenv, Now: opts.Now,
+		OnIncident: func(in safety.Incident) {
+			opts.Logger.Warn("safety block", "request_id", in.RequestID, "region", in.Region, "key_id", in.KeyID,
+				"stage", in.Stage, "source", in.Source, "rule", in.Rule, "category", in.Category,
+				"pack_version", in.PackVersion, "standing", in.Standing)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: region %s: %w", name, err)
+	}
+	g.checkers[name] = chk
+	meta := func(ex *server.Exchange, req *chat.Request) safety.Meta {
+		return safety.Meta{
+			RequestID: ex.RequestID, KeyID: ex.Key.ID, Tenant: ex.Key.Tenant, Region: ex.Region,
+			Locale: rc.Locale, Prompt: lastUserText(req),
+			OnDecision: func(d safety.Decision) {
+				ex.Safety = append(ex.Safety, server.SafetyOutcome{Stage: d.Stage, Action: string(d.Action),
+					Rule: d.Rule, Category: string(d.Category), PackVersion: d.PackVersion})
+			},
+		}
+	}
+	p.CheckInput = func(ctx context.Context, ex *server.Exchange, req *chat.Request) (chat.Stream, error) {
+		d, err := chk.CheckInput(ctx, meta(ex, req), req)
+		if err != nil {
+			return nil, err
+		}
+		return d.Stream(), nil
+	}
+	p.Moderate = func(ctx context.Context, ex *server.Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream {
+		return chk.Moderate(ctx, meta(ex, nil), s, cancel)
+	}
+	p.Standing = func(keyID string) string { return string(chk.Standing(keyID)) }
 
 	if rc.Label.Enabled() {
 		getenv, err := g.labelKeyEnv(cfg, name, rc.Label, opts.Getenv)
@@ -96,6 +132,20 @@ type labelInfo struct {
 type complaintInfo struct {
 	DeadlineHours int    `json:"deadline_hours"`
 	Contact       string `json:"contact,omitempty"`
+}
+
+// lastUserText is the text of the request's last user message, for the guard model's
+// output check (it judges the answer as a reply to it). It is never stored.
+func lastUserText(req *chat.Request) string {
+	if req == nil {
+		return ""
+	}
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		if req.Messages[i].Role == chat.RoleUser {
+			return req.Messages[i].Text()
+		}
+	}
+	return ""
 }
 
 func refusalText(locale string) string {
