@@ -315,6 +315,7 @@ func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) 
 	lx := c.lex.Load()
 	d := Decision{Action: ActionAllow, Stage: "input", PackVersion: lx.version, refusal: c.Refusal(meta.Locale), mode: c.cfg.InputMode}
 	sc := c.getScanner(lx)
+	sc.deferCombos = true
 	lastUser := ""
 	for i := range req.Messages {
 		m := &req.Messages[i]
@@ -398,6 +399,7 @@ func (c *Checker) notify(meta Meta, d Decision) {
 func (c *Checker) ScanText(text string) (block *Hit, flags []Hit) {
 	lx := c.lex.Load()
 	sc := newScanner(lx)
+	sc.deferCombos = true
 	sc.feed(text)
 	sc.finish()
 	return sc.block, append([]Hit(nil), sc.flags...)

@@ -20,6 +20,11 @@ type scanner struct {
 	mask       int64
 	pending    []match    // matches waiting for the byte after them (word boundary)
 	ghits      []groupHit // recent group hits, for combos
+	// deferCombos waits for the whole window after a combo before deciding it, so an
+	// unless term that follows ("如何…炸药…的历史") counts too. Whole-text scans use it;
+	// streams cannot wait and decide at once.
+	deferCombos bool
+	cands       []candidate
 
 	partial  [utf8.UTFMax]byte // an incomplete UTF-8 sequence at the end of the last piece
 	npartial int
@@ -72,7 +77,7 @@ func newScanner(lx *lexicon) *scanner {
 func (s *scanner) reset() {
 	s.state, s.pos, s.runes, s.raw = 0, 0, 0, 0
 	s.sepPending, s.npartial = false, 0
-	s.pending, s.ghits, s.flags = s.pending[:0], s.ghits[:0], s.flags[:0]
+	s.pending, s.ghits, s.flags, s.cands = s.pending[:0], s.ghits[:0], s.flags[:0], s.cands[:0]
 	s.block = nil
 }
 
@@ -144,6 +149,9 @@ func (s *scanner) finish() {
 		s.resolve(m, true)
 	}
 	s.pending = s.pending[:0]
+	if len(s.cands) > 0 && s.block == nil {
+		s.settle(-1)
+	}
 }
 
 // rune processes one raw rune of size bytes.
@@ -257,11 +265,18 @@ func (s *scanner) patText(pat int32) []byte {
 // addGroupHit records a group term and checks the combos the group is part of.
 func (s *scanner) addGroupHit(h groupHit, pat int32) {
 	lx := s.lx
+	// Deferred combos whose window is now behind us cannot gain an unless hit any more.
+	if len(s.cands) > 0 {
+		s.settle(h.start)
+		if s.block != nil {
+			return
+		}
+	}
 	// Forget hits too far back to pair with anything from here on.
 	if len(s.ghits) >= 32 {
 		keep := s.ghits[:0]
 		for _, g := range s.ghits {
-			if h.start-g.end <= int64(lx.maxWindow)+1 {
+			if h.start-g.end <= 3*int64(lx.maxWindow)+1 {
 				keep = append(keep, g)
 			}
 		}
@@ -274,13 +289,60 @@ func (s *scanner) addGroupHit(h groupHit, pat int32) {
 	s.ghits = append(s.ghits, h)
 	for _, ci := range lx.groupCombos[h.group] {
 		c := &lx.combos[ci]
-		if s.comboMatches(c, h) {
+		cand, ok := s.partners(ci, c, h, pat)
+		if !ok {
+			continue
+		}
+		if s.deferCombos {
+			if len(s.cands) < 64 {
+				s.cands = append(s.cands, cand)
+			}
+			continue
+		}
+		if !s.suppressed(c, &cand) {
 			s.apply(c.rule, h.src, pat)
 			if s.block != nil {
 				return
 			}
 		}
 	}
+}
+
+// settle decides the deferred combos that no hit starting at rune pos or later can lift.
+// pos < 0 settles all (end of text).
+func (s *scanner) settle(pos int64) {
+	keep := s.cands[:0]
+	for _, cand := range s.cands {
+		c := &s.lx.combos[cand.combo]
+		if pos >= 0 && pos-cand.end() <= int64(c.window) {
+			keep = append(keep, cand)
+			continue
+		}
+		if s.block == nil && !s.suppressed(c, &cand) {
+			s.apply(c.rule, cand.h.src, cand.pat)
+		}
+	}
+	s.cands = keep
+}
+
+// candidate is a combo whose groups all matched, waiting to see whether an unless term
+// follows within the window (whole-text scans only).
+type candidate struct {
+	combo int32
+	pat   int32
+	h     groupHit
+	near  [4]groupHit
+	n     int
+}
+
+func (c *candidate) end() int64 {
+	e := c.h.end
+	for _, p := range c.near[:c.n] {
+		if p.end > e {
+			e = p.end
+		}
+	}
+	return e
 }
 
 // gap is the number of normalized runes between two spans (0 when they touch or overlap).
@@ -295,9 +357,10 @@ func gap(a, b groupHit) int64 {
 	return 0
 }
 
-// comboMatches reports whether the new hit h completes combo c: every group of c has a hit
-// within the window of h, and no unless-group hit lies within the window of those hits.
-func (s *scanner) comboMatches(c *comboInfo, h groupHit) bool {
+// partners finds, for the new hit h, a hit of every other group of combo c within its
+// window.
+func (s *scanner) partners(ci int32, c *comboInfo, h groupHit, pat int32) (candidate, bool) {
+	cand := candidate{combo: ci, pat: pat, h: h}
 	in := false
 	for _, g := range c.groups {
 		if g == h.group {
@@ -305,11 +368,9 @@ func (s *scanner) comboMatches(c *comboInfo, h groupHit) bool {
 		}
 	}
 	if !in {
-		return false // h belongs to an unless group of c: it cannot complete it
+		return cand, false // h belongs to an unless group of c: it cannot complete it
 	}
 	w := int64(c.window)
-	var near [4]groupHit
-	n := 0
 	for _, g := range c.groups {
 		if g == h.group {
 			continue
@@ -318,32 +379,39 @@ func (s *scanner) comboMatches(c *comboInfo, h groupHit) bool {
 		for i := len(s.ghits) - 1; i >= 0; i-- {
 			o := s.ghits[i]
 			if o.group == g && gap(o, h) <= w {
-				near[n] = o
-				n++
+				cand.near[cand.n] = o
+				cand.n++
 				found = true
 				break
 			}
 		}
 		if !found {
-			return false
+			return cand, false
 		}
 	}
+	return cand, true
+}
+
+// suppressed reports whether an unless-group hit lies within the window of the
+// candidate's hits.
+func (s *scanner) suppressed(c *comboInfo, cand *candidate) bool {
+	w := int64(c.window)
 	for _, u := range c.unless {
 		for _, o := range s.ghits {
 			if o.group != u {
 				continue
 			}
-			if gap(o, h) <= w {
-				return false
+			if gap(o, cand.h) <= w {
+				return true
 			}
-			for _, p := range near[:n] {
+			for _, p := range cand.near[:cand.n] {
 				if gap(o, p) <= w {
-					return false
+					return true
 				}
 			}
 		}
 	}
-	return true
+	return false
 }
 
 // holdFrom is the raw offset from which text must still be held back: the start of the
