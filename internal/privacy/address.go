@@ -71,6 +71,12 @@ func component(s string, q int) (int, int) {
 		}
 		return 0, -1
 	}
+	// A place word standing alone after a name: 天津中心写字楼.
+	for _, x := range placeSuffixes {
+		if len(x) > 3 && strings.HasPrefix(s[q:], x) && hasSuffix(s, q+len(x), roadSuffixes) == 0 {
+			return compPlace, q + len(x)
+		}
+	}
 	// A Han name of 1–maxNameRunes characters and the first suffix that follows it. A name
 	// followed directly by a house or building number is a building: 太古汇2座.
 	e := q
@@ -90,6 +96,9 @@ func component(s string, q int) (int, int) {
 				continue
 			}
 			if suf := hasSuffix(s, e, list); suf > 0 {
+				if kind == compPlace && hasSuffix(s, e+suf, roadSuffixes) > 0 {
+					continue // 花园路, 公园路: the place word is part of a road name
+				}
 				return kind, e + suf
 			}
 		}

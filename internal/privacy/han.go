@@ -25,7 +25,7 @@ var hanFlags [hanEnd - hanBase + 1]uint8
 // flagged character is compared only with its own few candidates. hanCueIndex maps a
 // character to its entry (0: none).
 type hanCue struct {
-	nameBefore, nameAfter, addrCues, divisions []string
+	nameBefore, nameWeak, nameAfter, addrCues, divisions []string
 }
 
 var (
@@ -63,6 +63,11 @@ func init() {
 		set(first(c), fNameCue)
 		e := cueEntry(first(c))
 		e.nameBefore = append(e.nameBefore, c)
+	}
+	for _, c := range nameBeforeWeak {
+		set(first(c), fNameCue)
+		e := cueEntry(first(c))
+		e.nameWeak = append(e.nameWeak, c)
 	}
 	for _, c := range nameAfter {
 		set(first(c), fTitle)
@@ -115,7 +120,13 @@ func (d *detector) han(i int, r rune, size int) {
 	if f&fNameCue != 0 {
 		for _, c := range cue.nameBefore {
 			if strings.HasPrefix(s[i:], c) {
-				d.nameAfterCue(i + len(c))
+				d.nameAfterCue(i+len(c), false)
+				break
+			}
+		}
+		for _, c := range cue.nameWeak {
+			if strings.HasPrefix(s[i:], c) {
+				d.nameAfterCue(i+len(c), true)
 				break
 			}
 		}
@@ -223,8 +234,10 @@ func givenBetween(s string, p, t int) bool {
 	return true
 }
 
-// nameAfterCue finds a name right after a cue: 我叫张伟 → 张伟.
-func (d *detector) nameAfterCue(p int) {
+// nameAfterCue finds a name right after a cue: 我叫张伟 → 张伟. After a strong cue the
+// last given character may be outside the given-name list when the name ends there (曹雪芹，).
+// After a weak cue (我是) the name must end at a boundary.
+func (d *detector) nameAfterCue(p int, weak bool) {
 	s := d.s
 	p = skipPunct(s, p)
 	sn := surnameAt(s, p)
@@ -232,10 +245,26 @@ func (d *detector) nameAfterCue(p int) {
 		return
 	}
 	e := givenAfter(s, p+sn, 2)
-	if e == p+sn {
+	if !weak && e-(p+sn) < 6 {
+		// One more character that is not a given-name one, if the name ends after it.
+		if r, n := utf8.DecodeRuneInString(s[e:]); isHan(r) && !stopSet[r] && nameEnds(s, e+n) {
+			e += n
+		}
+	}
+	if e == p+sn || weak && !nameEnds(s, e) || notName[s[p:e]] {
 		return
 	}
 	d.add(Name, p, e)
+}
+
+// nameEnds reports whether a name can end at p: the text ends, or punctuation, a non-Han
+// character or a function word follows.
+func nameEnds(s string, p int) bool {
+	if p >= len(s) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s[p:])
+	return !isHan(r) || stopSet[r]
 }
 
 // nameBeforeTitle finds a name or a bare surname before a title at t: 王小明先生, 李经理.

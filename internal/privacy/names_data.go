@@ -18,7 +18,17 @@ const givenChars = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平
 var nameBefore = []string{"我叫", "叫做", "名叫", "姓名", "名字是", "名字叫", "联系人", "收件人", "收货人",
 	"寄件人", "患者", "申请人", "法人代表", "法定代表人", "经办人", "签名", "署名", "持卡人", "户名", "户主", "紧急联系人", "本人",
 	"委托人", "受托人", "代理人", "担保人", "借款人", "出借人", "投保人", "被保险人", "受益人", "租客", "租户",
-	"业主", "房东", "乘客", "旅客", "甲方", "乙方", "收款人", "付款人", "开户名", "账户名", "监护人", "家长"}
+	"业主", "房东", "乘客", "旅客", "甲方", "乙方", "收款人", "付款人", "开户名", "账户名", "监护人", "家长",
+	"他叫", "她叫", "爸叫", "妈叫", "子叫", "儿叫", "公叫", "婆叫", "人叫", "我的名字是"}
+
+// notName are words that start with a surname character and stand where a name would:
+// 紧急联系人：母亲.
+var notName = map[string]bool{"母亲": true, "父亲": true, "本人": true, "自己": true, "朋友": true,
+	"家人": true, "老公": true, "老婆": true, "同事": true, "师傅": true, "司机": true, "无": true}
+
+// nameBeforeWeak are cues that often precede other things (我是学生): the name must be
+// made of given-name characters and end at punctuation or a function word.
+var nameBeforeWeak = []string{"我是", "他是", "她是"}
 
 // nameAfter are titles that follow a name or a bare surname: 王先生, 李娜女士.
 var nameAfter = []string{"先生", "女士", "小姐", "老师", "经理", "医生", "大夫", "律师", "教授",

@@ -138,9 +138,11 @@ func (d *detector) classify(gs []group, a, b int) (Type, int, int, bool) {
 	if gs[b].x {
 		return "", 0, 0, false
 	}
-	// Mobile, with an optional +86 / 0086 / 86 country code.
+	// Mobile, with an optional +86 / 0086 / 86 country code. An order or tracking cue with no
+	// phone cue makes it an order number.
 	if rest, rl, ok := cnNational(D, L, plus); ok && validMobile(rest) &&
-		(shape(rl, 11) || shape(rl, 3, 4, 4) || shape(rl, 3, 8)) {
+		(shape(rl, 11) || shape(rl, 3, 4, 4) || shape(rl, 3, 8)) &&
+		(plus || d.context(start, phoneCues) || !d.context(start, notCardCues)) {
 		if plus {
 			start--
 		}
@@ -358,6 +360,7 @@ var (
 	cardCues     = []string{"卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "账号", "帐号", "卡", "card", "Card", "CARD", "account", "Account"}
 	notCardCues  = []string{"订单", "单号", "运单", "快递", "流水", "编号", "order", "Order", "tracking", "Tracking", "invoice", "Invoice"}
 	ssnCues      = []string{"SSN", "ssn", "social security", "Social Security", "Social security"}
+	phoneCues    = []string{"电话", "手机", "联系", "号码", "致电", "拨打", "tel", "Tel", "TEL", "phone", "Phone", "mobile", "Mobile", "call", "Call"}
 	landlineCues = []string{"电话", "座机", "固话", "tel", "Tel", "TEL", "phone", "Phone", "传真", "fax", "Fax"}
 	versionCues  = []string{"version", "Version", "VERSION", "版本", "build", "Build", "固件", "firmware"}
 	passportCues = []string{"护照", "passport", "Passport", "PASSPORT", "通行证", "回乡证", "证件号"}
