@@ -42,7 +42,7 @@ type WriterOptions struct {
 	// MinRetention is the shortest time a record must be kept (the profile minimum);
 	// Purge refuses to delete younger records.
 	MinRetention time.Duration
-	// Now is the clock (default time.Now).
+	// Now is the clock (default time.Now). It is called from several goroutines.
 	Now func() time.Time
 }
 

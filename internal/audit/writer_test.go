@@ -163,9 +163,11 @@ func TestCloseFlushesAndStops(t *testing.T) {
 
 func TestPurgeExpired(t *testing.T) {
 	db := openDB(t)
+	var mu sync.Mutex // the writer reads the clock from its own goroutine too
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	w, err := audit.NewWriter(t.Context(), db, audit.WriterOptions{Chain: "c", Signer: key,
-		MinRetention: audit.MinRetentionCN, Now: func() time.Time { return now }})
+		MinRetention: audit.MinRetentionCN, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +180,11 @@ func TestPurgeExpired(t *testing.T) {
 	if n, err := w.PurgeExpired(t.Context()); err != nil || n != 0 {
 		t.Fatalf("PurgeExpired on fresh records = %d, %v", n, err)
 	}
-	now = now.Add(audit.MinRetentionCN - time.Second)
+	advance(audit.MinRetentionCN - time.Second)
 	if n, _ := w.PurgeExpired(t.Context()); n != 0 {
 		t.Fatalf("purged %d records one second before they expire", n)
 	}
-	now = now.Add(2 * time.Second)
+	advance(2 * time.Second)
 	if n, err := w.PurgeExpired(t.Context()); err != nil || n != 5 {
 		t.Fatalf("PurgeExpired after 180 days = %d, %v; want 5", n, err)
 	}

@@ -274,7 +274,7 @@ func testRetention(t *testing.T, h Harness) {
 		t.Fatal("Purge of records younger than the minimum retention succeeded")
 	}
 	// Half a year later, purge the first six records.
-	clk.t = recs[5].Time.Add(audit.MinRetentionCN + time.Hour)
+	clk.set(recs[5].Time.Add(audit.MinRetentionCN + time.Hour))
 	n, err := w.Purge(ctx(t), recs[6].Time)
 	if err != nil || n != 6 {
 		t.Fatalf("Purge = %d, %v; want 6", n, err)
@@ -316,8 +316,9 @@ func testRetention(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
-	clk2.t = clk2.t.Add(audit.MinRetentionCN + time.Hour)
-	if _, _, err := audit.PurgeChain(ctx(t), st2, testKey, "r2", clk2.t.Add(-audit.MinRetentionCN), clk2.now()); err != nil {
+	later := clk2.now().Add(audit.MinRetentionCN + time.Hour)
+	clk2.set(later)
+	if _, _, err := audit.PurgeChain(ctx(t), st2, testKey, "r2", later.Add(-audit.MinRetentionCN), clk2.now()); err != nil {
 		t.Fatal(err)
 	}
 	if seq, _, err := st2.Head(ctx(t), "r2"); err != nil || seq != 3 {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,14 +49,26 @@ var testKey = ed25519.NewKeyFromSeed([]byte("qiao-storetest-signing-key-seed!"))
 // TestPublicKey is the public half of the key the suite signs with.
 func TestPublicKey() ed25519.PublicKey { return testKey.Public().(ed25519.PublicKey) }
 
-// clock is a deterministic clock that advances one millisecond per reading.
-type clock struct{ t time.Time }
+// clock is a deterministic clock that advances one millisecond per reading. It is safe for
+// concurrent use, as WriterOptions.Now must be.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)} }
 
 func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.t = c.t.Add(time.Millisecond)
 	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
 }
 
 func ctx(t *testing.T) context.Context {
