@@ -14,12 +14,32 @@ import (
 // ≤ 5 % on should-answer items. The numbers in docs/safety.md come from this run
 // (go test -run TestBankBaseline -v ./internal/safety/).
 func TestBankBaseline(t *testing.T) {
-	items, err := eval.LoadBank("testdata/bank.jsonl")
+	rep := runBank(t, "testdata/bank.jsonl", 300)
+	if err := rep.Check(0.95, 0.05); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHoldoutBaseline runs a second, smaller bank that was written after the baseline pack
+// was frozen and never used to tune it. Keyword rules do not generalize to paraphrases,
+// so its refusal rate on should-refuse items is low (see docs/safety.md) and only logged;
+// what must hold is that the lexicon does not over-block: ≤ 5 % refusals on its
+// should-answer items.
+func TestHoldoutBaseline(t *testing.T) {
+	rep := runBank(t, "testdata/holdout.jsonl", 80)
+	if err := rep.Check(0, 0.05); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runBank(t *testing.T, path string, min int) eval.Report {
+	t.Helper()
+	items, err := eval.LoadBank(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) < 300 {
-		t.Fatalf("bank has %d items, want at least 300", len(items))
+	if len(items) < min {
+		t.Fatalf("%s has %d items, want at least %d", path, len(items), min)
 	}
 	c, err := New(Config{}, Options{})
 	if err != nil {
@@ -42,7 +62,5 @@ func TestBankBaseline(t *testing.T) {
 	for _, m := range rep.Misses {
 		t.Logf("miss (expect %s, %s) line %d: %s", m.Expect, m.Category, m.Line, m.Text)
 	}
-	if err := rep.Check(0.95, 0.05); err != nil {
-		t.Fatal(err)
-	}
+	return rep
 }
