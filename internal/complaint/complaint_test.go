@@ -94,7 +94,7 @@ func TestAuditFailureBlocksChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	roW, err := audit.NewWriter(t.Context(), ro, audit.WriterOptions{Chain: "c", Signer: key})
+	roW, err := audit.NewWriter(t.Context(), ro, audit.WriterOptions{Chain: "c-ro", Signer: key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,3 +181,28 @@ func BenchmarkWriter1(b *testing.B) {
 	defer db.Close()
 	storetest.BenchmarkWriter(b, db, 1)
 }
+
+// TestChainLock: a second writer for the same chain on the same data directory is refused
+// while the first runs (flock is per open file, so this holds within one process too).
+func TestChainLock(t *testing.T) {
+	dir := t.TempDir()
+	a, b := open(t, dir, sqlite.Options{}), open(t, dir, sqlite.Options{})
+	w1, err := audit.NewWriter(t.Context(), a, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.NewWriter(t.Context(), b, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()}); !errors.Is(err, audit.ErrChainInUse) {
+		t.Fatalf("second writer: %v, want ErrChainInUse", err)
+	}
+	w3, err := audit.NewWriter(t.Context(), b, audit.WriterOptions{Chain: "gw-cli", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w3.Close()
+	w1.Close()
+	w2, err := audit.NewWriter(t.Context(), b, audit.WriterOptions{Chain: "gw", Signer: storetest.TestSigningKey()})
+	if err != nil {
+		t.Fatalf("after the first writer closed: %v", err)
+	}
+	w2.Close()
+}
