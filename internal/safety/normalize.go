@@ -55,8 +55,17 @@ var (
 	t2s      map[rune]rune
 )
 
-// homoglyphs maps lower-case Cyrillic and Greek letters that render like Latin letters.
-// Upper-case forms are lowered first, so both cases are covered.
+// upperHomoglyphs and homoglyphs map Cyrillic and Greek letters that render like Latin
+// ones. Capitals are looked up before lower-casing because a capital and its small letter
+// can look like different Latin letters (Greek Ν is N, ν is v).
+var upperHomoglyphs = map[rune]rune{
+	'А': 'a', 'В': 'b', 'Е': 'e', 'Ё': 'e', 'Н': 'h', 'І': 'i', 'Ї': 'i', 'Ј': 'j', 'К': 'k',
+	'М': 'm', 'О': 'o', 'Р': 'p', 'С': 'c', 'Ѕ': 's', 'Т': 't', 'У': 'y', 'Х': 'x', 'Ү': 'y',
+	'Ԁ': 'd', 'Ԛ': 'q', 'Ԝ': 'w', 'Һ': 'h', 'Ӏ': 'l',
+	'Α': 'a', 'Β': 'b', 'Ε': 'e', 'Ζ': 'z', 'Η': 'h', 'Ι': 'i', 'Κ': 'k', 'Μ': 'm', 'Ν': 'n',
+	'Ο': 'o', 'Ρ': 'p', 'Τ': 't', 'Υ': 'y', 'Χ': 'x',
+}
+
 var homoglyphs = map[rune]rune{
 	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'һ': 'h', 'і': 'i', 'ї': 'i', 'ј': 'j', 'к': 'k',
 	'ӏ': 'l', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'ѕ': 's', 'т': 't', 'у': 'y',
@@ -134,9 +143,13 @@ func normalizeSlow(r rune, dst []byte) (runeClass, []byte) {
 		if classify(c) != classKeep {
 			continue
 		}
-		c = unicode.ToLower(c)
-		if h, ok := homoglyphs[c]; ok {
+		if h, ok := upperHomoglyphs[c]; ok {
 			c = h
+		} else {
+			c = unicode.ToLower(c)
+			if h, ok := homoglyphs[c]; ok {
+				c = h
+			}
 		}
 		if s, ok := t2s[c]; ok {
 			c = s
