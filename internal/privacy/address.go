@@ -71,6 +71,9 @@ func component(s string, q int) (int, int) {
 		}
 		return 0, -1
 	}
+	if !isHan(firstRune(s[q:])) {
+		return 0, -1
+	}
 	// A place word standing alone after a name: 天津中心写字楼.
 	for _, x := range placeSuffixes {
 		if len(x) > 3 && strings.HasPrefix(s[q:], x) && hasSuffix(s, q+len(x), roadSuffixes) == 0 {
@@ -91,6 +94,9 @@ func component(s string, q int) (int, int) {
 			return 0, -1
 		}
 		e += n
+		if !suffixStart(s, e) {
+			continue
+		}
 		for kind, list := range [...][]string{compAdmin: adminSuffixes, compRoad: roadSuffixes, compPlace: placeSuffixes, compNum: numSuffixes} {
 			if kind == compNum {
 				continue
@@ -104,6 +110,14 @@ func component(s string, q int) (int, int) {
 		}
 	}
 	return 0, -1
+}
+
+func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
+
+// suffixStart reports whether an address suffix may start at p.
+func suffixStart(s string, p int) bool {
+	r := firstRune(s[p:])
+	return r >= hanBase && r <= hanEnd && hanFlags[r-hanBase]&fSuffix != 0
 }
 
 // hasSuffix returns the length of the first of list that s has at p, or 0.

@@ -15,6 +15,7 @@ const (
 	fDivision             // first character of a division name
 	fRoad                 // a road suffix character (路, 街, ...)
 	fSurname              // a surname (aggressive names)
+	fSuffix               // first character of an address suffix
 )
 
 const hanBase, hanEnd = 0x4E00, 0x9FFF
@@ -86,6 +87,11 @@ func init() {
 	}
 	for _, c := range roadSuffixes {
 		set(first(c), fRoad)
+	}
+	for _, list := range [][]string{adminSuffixes, roadSuffixes, placeSuffixes, numSuffixes} {
+		for _, c := range list {
+			set(first(c), fSuffix)
+		}
 	}
 	for _, r := range surnames {
 		set(r, fSurname)
