@@ -119,8 +119,7 @@ func (t *target) check(r *vegeta.Result, stream bool) outcome {
 func (t *target) probe(ctx context.Context, prompt string) error {
 	for _, stream := range []bool{false, true} {
 		ph := Phase{Target: t.name, Stream: stream, Rate: 1}
-		once := vegeta.PacerFunc(func(_ time.Duration, hits uint64) (time.Duration, bool) { return 0, hits >= 1 })
-		s := t.attackWith(ctx, ph, once, 0, prompt)
+		s := t.attackWith(ctx, ph, oncePacer{}, 0, prompt)
 		if s.Requests == 0 {
 			return fmt.Errorf("%s: probe sent nothing", t.name)
 		}
@@ -130,3 +129,9 @@ func (t *target) probe(ctx context.Context, prompt string) error {
 	}
 	return nil
 }
+
+// oncePacer sends one request at once, then stops.
+type oncePacer struct{}
+
+func (oncePacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool) { return 0, hits >= 1 }
+func (oncePacer) Rate(time.Duration) float64                              { return 0 }

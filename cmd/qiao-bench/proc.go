@@ -239,7 +239,6 @@ func (s *procSet) stopAll() {
 	s.procs = nil
 }
 
-
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat: 100 on every Linux
 // architecture Go supports.
 const clockTicks = 100

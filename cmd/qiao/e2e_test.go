@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	imgsim "github.com/qiao-gateway/qiao/internal/imagegen/sim"
 	"github.com/qiao-gateway/qiao/internal/provider/sim"
 )
 
@@ -27,6 +29,7 @@ type e2e struct {
 	keys    map[string]string // region -> key
 	cn, cn2 *sim.Server
 	us      *sim.Server
+	img     *imgsim.DashScope
 	env     map[string]string
 	cancel  context.CancelFunc
 	done    chan error
@@ -54,12 +57,14 @@ providers:
            timeouts: {first_byte: 2s, between_chunks: 2s}}
   qwen-b: {kind: dashscope, base_url: "%s", api_key_env: SIM_KEY_CN, jurisdiction: CN}
   openai-us: {kind: openai, base_url: "%s", api_key_env: SIM_KEY_US, jurisdiction: US}
+  wanx: {kind: dashscope, base_url: "%s", api_key_env: SIM_KEY_CN, jurisdiction: CN}
 regions:
   CN:
     jurisdictions: [CN]
     models:
       chat: [qwen-a/qwen-plus, qwen-b/qwen-turbo]
       vision: [qwen-a/qwen-vl-max]
+      image: [wanx/wanx2.1-t2i-turbo]
     filings: [{model: qwen-plus, name: 通义千问, number: Beijing-Test-0001}]
     label:
       explicit: "【AI生成】"
@@ -77,14 +82,16 @@ func startE2E(t *testing.T) *e2e {
 	e.cn = sim.NewDashScope(sim.Options{APIKeys: []string{"sk-cn"}})
 	e.cn2 = sim.NewDashScope(sim.Options{APIKeys: []string{"sk-cn"}})
 	e.us = sim.NewOpenAI(sim.Options{APIKeys: []string{"sk-us"}})
-	t.Cleanup(func() { e.cn.Close(); e.cn2.Close(); e.us.Close() })
+	e.img = imgsim.NewDashScope("sk-cn")
+	imgSrv := httptest.NewServer(e.img)
+	t.Cleanup(func() { e.cn.Close(); e.cn2.Close(); e.us.Close(); imgSrv.Close() })
 	e.env = map[string]string{
 		"SIM_KEY_CN": "sk-cn", "SIM_KEY_US": "sk-us",
 		"LABEL_KEY":        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 		"QIAO_ADMIN_TOKEN": "admin-secret",
 	}
 	cfgPath := filepath.Join(e.data, "qiao.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(e2eConfig, e.cn.URL(), e.cn2.URL(), e.us.URL())), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(e2eConfig, e.cn.URL(), e.cn2.URL(), e.us.URL(), imgSrv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, region := range []string{"CN", "US"} {

@@ -9,5 +9,4 @@ type notYet struct{ name string }
 
 func (n notYet) run(context.Context, *Main) error { return errors.New(n.name + ": not built yet") }
 
-func parseEval(m *Main, args []string) (command, error)  { return notYet{"eval"}, nil }
-func parseLabel(m *Main, args []string) (command, error) { return notYet{"label"}, nil }
+func parseEval(m *Main, args []string) (command, error) { return notYet{"eval"}, nil }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,7 @@ import (
 	"github.com/qiao-gateway/qiao/internal/audit"
 	"github.com/qiao-gateway/qiao/internal/complaint"
 	"github.com/qiao-gateway/qiao/internal/config"
+	"github.com/qiao-gateway/qiao/internal/label"
 	"github.com/qiao-gateway/qiao/internal/limit"
 	"github.com/qiao-gateway/qiao/internal/route"
 	"github.com/qiao-gateway/qiao/internal/safety"
@@ -54,6 +56,7 @@ type Gateway struct {
 	Simulators map[string]string
 
 	checkers map[string]*safety.Checker
+	labelers map[string]*label.Labeler
 	closers  []func() error
 }
 
@@ -104,7 +107,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		opts.Now = time.Now
 	}
 	cfg := opts.Config
-	g = &Gateway{Simulators: map[string]string{}, checkers: map[string]*safety.Checker{}}
+	g = &Gateway{Simulators: map[string]string{}, checkers: map[string]*safety.Checker{}, labelers: map[string]*label.Labeler{}}
 	defer func() {
 		if err != nil {
 			g.Close()
@@ -180,6 +183,19 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 	if comp.token == "" {
 		g.notice("admin API disabled: $%s is not set", cfg.Server.AdminTokenEnv)
 	}
+	im, err := g.buildImages(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	for name, l := range g.labelers {
+		im.labelers[name] = l
+	}
+	im.maxBytes = int(cfg.Server.MaxBodyBytes)
+	for region, aliases := range im.routes {
+		for alias := range aliases {
+			profiles[region].ExtraModels = append(profiles[region].ExtraModels, alias)
+		}
+	}
 	rec := &recorder{w: g.Audit, hmacKey: keys.HMAC, policies: policies, log: opts.Logger}
 	g.Server = server.New(server.Options{
 		Router:       g.Router,
@@ -194,14 +210,17 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		MaxMessages:  cfg.Server.MaxMessages,
 		KeyCacheTTL:  cfg.Server.KeyCacheTTL.Std(),
 		Routes: map[string]server.HandlerFunc{
-			"POST /v1/complaints":     comp.file,
-			"GET /v1/complaints/{id}": comp.get,
+			"POST /v1/complaints":         comp.file,
+			"GET /v1/complaints/{id}":     comp.get,
+			"POST /v1/images/generations": im.generate,
+			"POST /v1/labels/image":       im.labelImage,
 		},
 		Public: map[string]http.Handler{
 			"GET /admin/complaints/{id}":             comp.admin(comp.adminGet),
 			"POST /admin/complaints/{id}/transition": comp.admin(comp.adminTransition),
 		},
 	})
+	im.auditHook = g.Server.Record
 	return g, nil
 }
 
@@ -209,6 +228,9 @@ func routeRegion(cfg *config.File, name string) route.Region {
 	r := cfg.Regions[name]
 	out := route.Region{Name: name, Jurisdictions: r.Jurisdictions, Aliases: map[string][]route.Target{}}
 	for alias, targets := range r.Models {
+		if strings.HasPrefix(alias, ImageAlias) {
+			continue // image routes are served by the images endpoint, not the chat router
+		}
 		for _, t := range targets {
 			pname, model, _ := cut(t)
 			out.Aliases[alias] = append(out.Aliases[alias], route.Target{

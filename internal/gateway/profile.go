@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/qiao-gateway/qiao/internal/chat"
 	"github.com/qiao-gateway/qiao/internal/config"
@@ -73,14 +74,14 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 	p.Standing = func(keyID string) string { return string(chk.Standing(keyID)) }
 
 	if rc.Label.Enabled() {
-		getenv, err := g.labelKeyEnv(cfg, name, rc.Label, opts.Getenv)
+		lab, notice, err := NewLabeler(cfg, name, opts.Getenv, opts.Now)
 		if err != nil {
 			return nil, err
 		}
-		lab, err := label.NewLabeler(rc.Label, label.Options{Getenv: getenv, Now: opts.Now})
-		if err != nil {
-			return nil, fmt.Errorf("gateway: region %s: %w", name, err)
+		if notice != "" {
+			g.notice("%s", notice)
 		}
+		g.labelers[name] = lab
 		p.Label = func(ex *server.Exchange) (any, string, func(chat.Stream) chat.Stream) {
 			imp := lab.New()
 			return imp, imp.ProduceID, lab.WrapStream
@@ -155,33 +156,59 @@ func refusalText(locale string) string {
 	return "Sorry, this answer was stopped for content-safety reasons."
 }
 
-// labelKeyEnv returns a getenv that supplies the label signing key. If the configured
-// variable is unset, a key is kept in the data directory (created on first start) and the
-// operator is told, so labels are signed from the first request on.
-func (g *Gateway) labelKeyEnv(cfg *config.File, region string, lc label.Config, getenv func(string) string) (func(string) string, error) {
-	if strings.TrimSpace(getenv(lc.KeyEnv)) != "" {
-		return getenv, nil
+// NewLabeler builds a region's labeler. Its signing key comes from the variable the profile
+// names; if that is unset, from label-signing.key in the data directory (created on first
+// use), and the returned notice says so.
+func NewLabeler(cfg *config.File, region string, getenv func(string) string, now func() time.Time) (*label.Labeler, string, error) {
+	rc, ok := cfg.Regions[region]
+	if !ok || !rc.Label.Enabled() {
+		return nil, "", fmt.Errorf("region %s has no label profile", region)
 	}
-	path := filepath.Join(cfg.Server.DataDir, "label-signing.key")
+	lc := rc.Label
+	notice := ""
+	if strings.TrimSpace(getenv(lc.KeyEnv)) == "" {
+		key, created, path, err := loadOrCreateLabelKey(cfg.Server.DataDir)
+		if err != nil {
+			return nil, "", err
+		}
+		if created {
+			notice = fmt.Sprintf("region %s: $%s is not set; generated a label signing key in %s (keep it, or labels signed now cannot be verified later)", region, lc.KeyEnv, path)
+		} else {
+			notice = fmt.Sprintf("region %s: $%s is not set; labels are signed with the key in %s", region, lc.KeyEnv, path)
+		}
+		base := getenv
+		getenv = func(k string) string {
+			if k == lc.KeyEnv {
+				return key
+			}
+			return base(k)
+		}
+	}
+	lab, err := label.NewLabeler(lc, label.Options{Getenv: getenv, Now: now})
+	if err != nil {
+		return nil, "", fmt.Errorf("gateway: region %s: %w", region, err)
+	}
+	return lab, notice, nil
+}
+
+func loadOrCreateLabelKey(dir string) (key string, created bool, path string, err error) {
+	path = filepath.Join(dir, "label-signing.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		seed := make([]byte, 32)
-		rand.Read(seed)
+		if _, err := rand.Read(seed); err != nil {
+			return "", false, path, err
+		}
 		b = []byte(base64.StdEncoding.EncodeToString(seed) + "\n")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", false, path, err
+		}
 		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("gateway: write label signing key: %w", err)
+			return "", false, path, fmt.Errorf("gateway: write label signing key: %w", err)
 		}
-		g.notice("region %s: $%s is not set; generated a label signing key in %s (keep it, or labels signed now cannot be verified later)", region, lc.KeyEnv, path)
+		created = true
 	} else if err != nil {
-		return nil, fmt.Errorf("gateway: read label signing key: %w", err)
-	} else {
-		g.notice("region %s: $%s is not set; labels are signed with the key in %s", region, lc.KeyEnv, path)
+		return "", false, path, fmt.Errorf("gateway: read label signing key: %w", err)
 	}
-	key := strings.TrimSpace(string(b))
-	return func(k string) string {
-		if k == lc.KeyEnv {
-			return key
-		}
-		return getenv(k)
-	}, nil
+	return strings.TrimSpace(string(b)), created, path, nil
 }

@@ -138,6 +138,10 @@ func promptText(req *chat.Request) string {
 	return b.String()
 }
 
+// Record writes the request's audit record. Handlers call it once the answer is complete
+// and before its last bytes are sent; an error means the answer must not be served.
+func (s *Server) Record(ctx context.Context, ex *Exchange) error { return s.audit(ctx, ex) }
+
 func (s *Server) audit(ctx context.Context, ex *Exchange) error {
 	ex.audited = true
 	if s.opts.Audit == nil {

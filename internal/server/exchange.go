@@ -65,3 +65,7 @@ func ExchangeFrom(ctx context.Context) *Exchange {
 func withExchange(ctx context.Context, ex *Exchange) context.Context {
 	return context.WithValue(ctx, exchangeKey{}, ex)
 }
+
+// MarkAuditable marks a content request: it is audited whatever its outcome. Handlers other
+// than chat (images, assistant) call it once they know the request is theirs.
+func (ex *Exchange) MarkAuditable() { ex.auditable = true }

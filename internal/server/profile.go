@@ -42,6 +42,10 @@ type Profile struct {
 	// could not be checked; the request is refused (fail closed).
 	Limit func(ctx context.Context, keyID string) (retryAfter time.Duration, err error)
 
+	// ExtraModels are model aliases served by other endpoints (image generation), listed by
+	// GET /v1/models next to the chat aliases.
+	ExtraModels []string
+
 	// Filing is the model filing number shown to users in this region (header
 	// X-Qiao-Filing), empty if none.
 	Filing string

@@ -350,7 +350,9 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, ex *Exchan
 		Object string  `json:"object"`
 		Data   []model `json:"data"`
 	}{Object: "list", Data: []model{}}
-	for _, a := range s.opts.Router.Aliases(ex.Region) {
+	aliases := append(s.opts.Router.Aliases(ex.Region), ex.Profile.ExtraModels...)
+	slices.Sort(aliases)
+	for _, a := range aliases {
 		list.Data = append(list.Data, model{ID: a, Object: "model", OwnedBy: "qiao:" + ex.Region})
 	}
 	return writeJSON(w, http.StatusOK, list)
