@@ -18,6 +18,10 @@ type lexicon struct {
 	combos   []comboInfo
 	// groupCombos lists, per group, the combos it takes part in (as a needed or unless group).
 	groupCombos [][]int32
+	// groupWindow is, per group, the widest window of the combos that need it (0 when it
+	// is only an unless group): how long a stream holds a hit back in case a partner
+	// follows.
+	groupWindow []int
 	maxPat      int // longest pattern, bytes
 	maxWindow   int
 	version     string
@@ -108,6 +112,7 @@ func compile(packs []*Pack) (*lexicon, error) {
 		for _, n := range gnames {
 			gidx[n] = int32(len(lx.groupCombos))
 			lx.groupCombos = append(lx.groupCombos, nil)
+			lx.groupWindow = append(lx.groupWindow, 0)
 		}
 		groupCat := map[string]Category{}
 		for _, c := range p.Combos {
@@ -125,6 +130,11 @@ func compile(packs []*Pack) (*lexicon, error) {
 			}
 			if c.Window > lx.maxWindow {
 				lx.maxWindow = c.Window
+			}
+			for _, g := range ci.groups {
+				if c.Window+1 > lx.groupWindow[g] {
+					lx.groupWindow[g] = c.Window + 1
+				}
 			}
 			k := int32(len(lx.combos))
 			lx.combos = append(lx.combos, ci)

@@ -415,8 +415,9 @@ func (s *scanner) suppressed(c *comboInfo, cand *candidate) bool {
 }
 
 // holdFrom is the raw offset from which text must still be held back: the start of the
-// longest suffix that is a prefix of some term, or of a match waiting for its boundary.
-// Text before it can never become part of a match.
+// longest suffix that is a prefix of some term, of a match waiting for its boundary, or of
+// a combo term whose partner could still follow. Text before it can never become part of
+// a match.
 func (s *scanner) holdFrom() int64 {
 	h := s.raw
 	if s.lx.ac == nil {
@@ -430,6 +431,13 @@ func (s *scanner) holdFrom() int64 {
 	for _, m := range s.pending {
 		if src := s.ring[m.start&s.mask].src; src < h {
 			h = src
+		}
+	}
+	// A combo's first term waits while a partner could still follow, so that nothing of
+	// a blocked combination goes out (the output window still bounds the hold).
+	for _, g := range s.ghits {
+		if w := int64(s.lx.groupWindow[g.group]); w > 0 && s.runes-g.end <= w && g.src < h {
+			h = g.src
 		}
 	}
 	return h
