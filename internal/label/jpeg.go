@@ -85,13 +85,15 @@ func parseJPEG(b []byte) (segs []jpegSeg, trailer []byte, err error) {
 		p += 2 + n
 		if m == mSOS {
 			for {
-				if p+1 >= len(b) {
+				i := bytes.IndexByte(b[p:], 0xFF)
+				if i < 0 || p+i+1 >= len(b) {
 					return nil, nil, errors.New("jpeg: truncated scan data (no EOI marker)")
 				}
-				if b[p] == 0xFF && b[p+1] != 0x00 && (b[p+1] < 0xD0 || b[p+1] > 0xD7) {
-					break
+				p += i
+				if next := b[p+1]; next != 0x00 && (next < 0xD0 || next > 0xD7) {
+					break // a marker: stuffed zero bytes and restart markers belong to the scan
 				}
-				p++
+				p += 2
 			}
 		}
 		seg.raw = b[start:p]
