@@ -493,3 +493,13 @@ func TestNoGoroutineLeak(t *testing.T) {
 		hc.CloseIdleConnections()
 	}
 }
+
+func TestConnectionReuse(t *testing.T) {
+	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
+	for range 5 {
+		collect(t, c, userReq("qwen-plus", "hi"))
+	}
+	if n := s.Stats().Connections; n != 1 {
+		t.Errorf("simulator accepted %d connections for 5 sequential calls, want 1", n)
+	}
+}

@@ -290,3 +290,15 @@ func waitCancelled(t *testing.T, s *sim.Server) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestConnectionReuse checks that finished answers leave their connection to the pool:
+// [DONE] arrives before the end of the HTTP body, and Close reads the rest.
+func TestConnectionReuse(t *testing.T) {
+	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
+	for range 5 {
+		collect(t, c, userReq("qwen-plus", "hi"))
+	}
+	if n := s.Stats().Connections; n != 1 {
+		t.Errorf("simulator accepted %d connections for 5 sequential calls, want 1", n)
+	}
+}

@@ -111,6 +111,8 @@ type Stats struct {
 	Completed int64 `json:"completed"` // answers written to the end
 	Cancelled int64 `json:"cancelled"` // the client went away before the answer ended
 	Cut       int64 `json:"cut"`       // connections cut on purpose (CutAfter, [[sim:cut]])
+	// Connections counts TCP connections accepted: with a pooling client it stays low.
+	Connections int64 `json:"connections"`
 }
 
 // Server is a running simulator.
@@ -127,8 +129,8 @@ type Server struct {
 	failLeft int
 	received []Received
 
-	seq                                         atomic.Int64
-	requests, active, completed, cancelled, cut atomic.Int64
+	seq                                                atomic.Int64
+	requests, active, completed, cancelled, cut, conns atomic.Int64
 }
 
 // NewDashScope starts a DashScope simulator on a loopback port. URL() is the base URL to
@@ -181,7 +183,12 @@ func (s *Server) serve(ln net.Listener) {
 	}
 	// ReadHeaderTimeout keeps a stuck client from holding a goroutine; there is no write
 	// timeout because answers are streamed for as long as the knobs say.
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.conns.Add(1)
+			}
+		}}
 	go s.srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed on Close
 }
 
@@ -280,7 +287,7 @@ func (s *Server) ResetReceived() {
 // Stats returns the request counters.
 func (s *Server) Stats() Stats {
 	return Stats{Requests: s.requests.Load(), Active: s.active.Load(), Completed: s.completed.Load(),
-		Cancelled: s.cancelled.Load(), Cut: s.cut.Load()}
+		Cancelled: s.cancelled.Load(), Cut: s.cut.Load(), Connections: s.conns.Load()}
 }
 
 func (s *Server) record(r Received) {

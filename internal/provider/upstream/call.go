@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -156,6 +157,24 @@ func (c *Call) Progress() {
 		return
 	}
 	c.idle.Reset(c.t.BetweenChunks)
+}
+
+// drainLimit and drainTime bound the read of what follows the end of an answer (OpenAI's
+// [DONE] comes before the end of the HTTP body). Reading the body to its end lets the
+// transport reuse the connection instead of closing it; an upstream that keeps talking is cut.
+const (
+	drainLimit = 64 << 10
+	drainTime  = 100 * time.Millisecond
+)
+
+// drain reads the rest of a finished answer's body, briefly, so the connection can be reused.
+func (c *Call) drain() {
+	if c.Resp == nil {
+		return
+	}
+	t := time.AfterFunc(drainTime, func() { c.cancel(errClosed) })
+	defer t.Stop()
+	io.Copy(io.Discard, io.LimitReader(c.Resp.Body, drainLimit)) //nolint:errcheck // best effort
 }
 
 // Close stops the timers, cancels the request and closes the body. It is safe to call twice.

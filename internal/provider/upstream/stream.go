@@ -183,8 +183,11 @@ func (s *EventStream) finish(err error) {
 // It may be called from another goroutine to abort a blocked Recv, which then returns
 // ErrClosed.
 func (s *EventStream) Close() error {
-	s.closed.Store(true)
+	wasClosed := s.closed.Swap(true)
 	if s.call != nil {
+		if !wasClosed && errors.Is(s.err, io.EOF) {
+			s.call.drain()
+		}
 		return s.call.Close()
 	}
 	if s.body != nil {
