@@ -110,7 +110,37 @@ func validUSCC(s string) bool {
 		sum += v * usccWeights[i]
 	}
 	want := (31 - sum%31) % 31
-	return usccValue(s[17]) == want
+	if usccValue(s[17]) != want {
+		return false
+	}
+	// An all-digit code has nothing but the check character to set it apart from any other
+	// 18-digit number (1 in 31 pass), so it must also carry a valid GB 11714 organization
+	// code in characters 9–17 (1 in 11 more).
+	return !allDigits(s) || validOrgCode(s[8:17])
+}
+
+var orgWeights = [8]int{3, 7, 9, 10, 5, 8, 4, 2}
+
+// validOrgCode checks a 9-character GB 11714 organization code: weights 3 7 9 10 5 8 4 2,
+// check 11 − Σ mod 11 (10 → X, 11 → 0), letters valued A=10 … Z=35.
+func validOrgCode(s string) bool {
+	sum := 0
+	for i := 0; i < 8; i++ {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			sum += int(c-'0') * orgWeights[i]
+		case isUpper(c):
+			sum += int(c-'A'+10) * orgWeights[i]
+		default:
+			return false
+		}
+	}
+	want := byte('0' + (11-sum%11)%11)
+	if (11-sum%11)%11 == 10 {
+		want = 'X'
+	}
+	return s[8] == want
 }
 
 func usccValue(c byte) int {

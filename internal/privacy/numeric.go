@@ -128,7 +128,7 @@ func (d *detector) classify(gs []group, a, b int) (Type, int, int, bool) {
 
 	// Resident ID.
 	if !plus && (len(D) == 18 && (shape(L, 18) || shape(L, 6, 8, 4)) && validIDCard18(D, d.now) ||
-		len(D) == 15 && shape(L, 15) && validIDCard15(D, d.now)) {
+		len(D) == 15 && shape(L, 15) && validIDCard15(D, d.now) && d.context(start, idCues)) {
 		return IDCard, start, end, true
 	}
 	// A credit code may be all digits, or digits and a final X like an ID.
@@ -233,6 +233,10 @@ func (d *detector) landline(gs []group, a, b int, D string, L []int, plus bool) 
 	var subLens []int
 	switch {
 	case len(L) == 1:
+		// 01065529988 with nothing between area and number: only next to a phone cue.
+		if !plus && !(start > 0 && s[start-1] == '(') && !d.context(start, landlineCues) && !d.context(start, phoneCues) {
+			return "", 0, 0, false
+		}
 		subLens = []int{len(nat) - al}
 	case first == al:
 		subLens = L[1:]
@@ -360,6 +364,7 @@ var (
 	cardCues     = []string{"卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "账号", "帐号", "卡", "card", "Card", "CARD", "account", "Account"}
 	notCardCues  = []string{"订单", "单号", "运单", "快递", "流水", "编号", "order", "Order", "tracking", "Tracking", "invoice", "Invoice"}
 	ssnCues      = []string{"SSN", "ssn", "social security", "Social Security", "Social security"}
+	idCues       = []string{"身份证", "证件", "身份", "ID", "id card", "Id card", "ID card"}
 	phoneCues    = []string{"电话", "手机", "联系", "号码", "致电", "拨打", "tel", "Tel", "TEL", "phone", "Phone", "mobile", "Mobile", "call", "Call"}
 	landlineCues = []string{"电话", "座机", "固话", "tel", "Tel", "TEL", "phone", "Phone", "传真", "fax", "Fax"}
 	versionCues  = []string{"version", "Version", "VERSION", "版本", "build", "Build", "固件", "firmware"}

@@ -1,0 +1,206 @@
+package privacy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/qiao-gateway/qiao/internal/chat"
+	"go.yaml.in/yaml/v3"
+)
+
+func TestProtectToolMessages(t *testing.T) {
+	e := cnEngine(t)
+	req := &chat.Request{Messages: []chat.Message{
+		// Tool result as parts holding JSON with an escaped newline glued to a phone.
+		{Role: chat.RoleTool, ToolCallID: "c1", Parts: []chat.Part{{Type: chat.PartText, Text: `{"note":"call\n13812345678","tags":["a<b"]}`}}},
+		// Truncated tool-call arguments are not JSON: protected as text.
+		{Role: chat.RoleAssistant, ToolCalls: []chat.ToolCall{{ID: "c2", Name: "f", Arguments: `{"phone":"13912345678`}}},
+		// Unknown part types pass through untouched.
+		{Role: chat.RoleUser, Parts: []chat.Part{{Type: "input_audio", Raw: []byte(`{"data":"13812345678"}`)}}},
+	}}
+	if _, _, err := e.Protect(req); err != nil {
+		t.Fatal(err)
+	}
+	want := []chat.Message{
+		{Role: chat.RoleTool, ToolCallID: "c1", Parts: []chat.Part{{Type: chat.PartText, Text: `{"note":"call\n[PHONE_1]","tags":["a<b"]}`}}},
+		{Role: chat.RoleAssistant, ToolCalls: []chat.ToolCall{{ID: "c2", Name: "f", Arguments: `{"phone":"[PHONE_2]`}}},
+		{Role: chat.RoleUser, Parts: []chat.Part{{Type: "input_audio", Raw: []byte(`{"data":"13812345678"}`)}}},
+	}
+	if diff := cmp.Diff(want, req.Messages); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	src := "enabled: true\nnames: aggressive\ntypes:\n  phone: mask\n  bank_card: refuse\n  id_card: replace\n"
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Enabled: true, Names: NamesAggressive, Types: map[Type]Action{Phone: ActionMask, BankCard: ActionRefuse, IDCard: ActionReplace}}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	dec = yaml.NewDecoder(strings.NewReader("enable: true\n"))
+	dec.KnownFields(true)
+	if err := dec.Decode(&Config{}); err == nil {
+		t.Error("unknown field accepted")
+	}
+	if _, err := New(Config{Types: map[Type]Action{"phones": ActionMask}}); err == nil {
+		t.Error("New accepted an unknown type")
+	}
+}
+
+func TestMetricsCountDetections(t *testing.T) {
+	e := cnEngine(t)
+	c := detections.WithLabelValues(string(Phone), string(ActionReplace))
+	before := counterValue(t, c)
+	req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: "13812345678 和 13912345678"}}}
+	if _, _, err := e.Protect(req); err != nil {
+		t.Fatal(err)
+	}
+	if got := counterValue(t, c) - before; got != 2 {
+		t.Errorf("phone detections grew by %v, want 2", got)
+	}
+	if len(Collectors()) != 2 {
+		t.Error("Collectors must return the detection and failure metrics")
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestProtectConcurrent shares one engine between goroutines (run with -race).
+func TestProtectConcurrent(t *testing.T) {
+	e := cnEngine(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				phone := fmt.Sprintf("138%08d", g*1000+i)
+				req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: "电话 " + phone}}}
+				v, _, err := e.Protect(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				r, err := chat.Collect(v.Restore(chat.NewSliceStream(chat.Chunk{Delta: chat.Delta{Content: "[PHONE_1]"}})))
+				if err != nil || r.Message.Content != phone {
+					t.Errorf("goroutine %d got %q, want %q", g, r.Message.Content, phone)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type errStream struct {
+	chunks []chat.Chunk
+	err    error
+	closed bool
+}
+
+func (s *errStream) Recv() (chat.Chunk, error) {
+	if len(s.chunks) == 0 {
+		return chat.Chunk{}, s.err
+	}
+	c := s.chunks[0]
+	s.chunks = s.chunks[1:]
+	return c, nil
+}
+
+func (s *errStream) Close() error { s.closed = true; return nil }
+
+func TestRestoreInterleavedToolCallsAndErrors(t *testing.T) {
+	v := testVault(t)
+	src := &errStream{chunks: []chat.Chunk{
+		{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 0, ID: "a", Name: "f", Arguments: `{"p":"[PHO`}, {Index: 1, ID: "b", Name: "g", Arguments: `{"n":"[NA`}}}},
+		{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 1, Arguments: `ME_1]"}`}, {Index: 0, Arguments: `NE_1]"}`}}}},
+	}, err: errors.New("upstream reset")}
+	s := v.Restore(src)
+	var acc chat.Accumulator
+	var err error
+	for {
+		var c chat.Chunk
+		c, err = s.Recv()
+		if err != nil {
+			break
+		}
+		acc.Add(c)
+	}
+	if err == nil || err.Error() != "upstream reset" {
+		t.Fatalf("error %v, want the upstream error passed through", err)
+	}
+	got := acc.Response().Message.ToolCalls
+	want := []chat.ToolCall{
+		{ID: "a", Type: "function", Name: "f", Arguments: `{"p":"13812345678"}`},
+		{ID: "b", Type: "function", Name: "g", Arguments: `{"n":"欧阳娜娜"}`},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if s.Close(); !src.closed {
+		t.Error("Close did not reach the upstream stream")
+	}
+	if _, err := v.Restore(&errStream{err: io.EOF}).Recv(); err != io.EOF {
+		t.Errorf("empty stream: %v, want io.EOF", err)
+	}
+}
+
+// TestRandomDigitRuns measures how often uniformly random digit runs, with no context, are
+// taken for personal data. Lengths 11 and 16–19 are where phones and cards live; the
+// checksum and prefix rules keep the rate at what the formats allow.
+func TestRandomDigitRuns(t *testing.T) {
+	e := cnEngine(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 20000
+	limits := map[int]float64{
+		11: 0.07, // mobiles have no checksum: 1 in 10 runs start with 1, ~56% of those have an allocated prefix
+		15: 0.01, // legacy ID: region and date
+		16: 0.03, // Luhn (1/10) times a known IIN (~23% of prefixes)
+		17: 0.01,
+		18: 0.01, // GB 11643 (1/11) times region and date; all-digit USCC 1/31 × 1/11
+		19: 0.02,
+	}
+	for length, limit := range limits {
+		hits := map[Type]int{}
+		for range n {
+			b := make([]byte, length)
+			for i := range b {
+				b[i] = byte('0' + rng.IntN(10))
+			}
+			for _, m := range e.Detect("见 " + string(b) + " 。") {
+				hits[m.Type]++
+			}
+		}
+		total := 0
+		for _, c := range hits {
+			total += c
+		}
+		rate := float64(total) / n
+		t.Logf("length %d: %.4f of random runs detected %v", length, rate, hits)
+		if rate > limit {
+			t.Errorf("length %d: %.4f of random runs detected, want at most %.2f", length, rate, limit)
+		}
+	}
+}
