@@ -154,11 +154,14 @@ func start(kind string, opts Options) *Server {
 	return s
 }
 
-// New returns a simulator that is not listening yet: use Handler with your own server, or
-// ListenAndServe.
+// New returns a simulator that is not listening yet (use Handler with your own server). It
+// checks the kind and the knobs; ListenAndServe uses it.
 func New(kind string, opts Options) (*Server, error) {
 	if kind != KindDashScope && kind != KindOpenAI {
 		return nil, fmt.Errorf("sim: unknown kind %q (want %q or %q)", kind, KindDashScope, KindOpenAI)
+	}
+	if err := opts.Knobs.Validate(); err != nil {
+		return nil, err
 	}
 	return newServer(kind, opts), nil
 }

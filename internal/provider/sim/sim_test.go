@@ -288,6 +288,9 @@ func TestListenAndServe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("ListenAndServe = %v", err)
 	}
+	if _, err := New(KindOpenAI, Options{Knobs: Knobs{Throttle: "Throttling.Unknown"}}); err == nil {
+		t.Error("bad knobs accepted")
+	}
 	if _, err := New("grpc", Options{}); err == nil {
 		t.Error("unknown kind accepted")
 	}
