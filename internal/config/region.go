@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/qiao-gateway/qiao/internal/assistant"
 	"github.com/qiao-gateway/qiao/internal/label"
 	"github.com/qiao-gateway/qiao/internal/privacy"
 	"github.com/qiao-gateway/qiao/internal/provider"
@@ -35,6 +36,9 @@ type Region struct {
 	Safety safety.Config `yaml:"safety"`
 	// Label configures AIGC labels (GB 45438). Empty: no labels.
 	Label label.Config `yaml:"label"`
+	// Assistant configures the assistant turn API: locales, holiday calendar, model alias,
+	// conversation memory. See docs/assistant.md.
+	Assistant assistant.Config `yaml:"assistant"`
 	// Audit is the region's audit-log policy.
 	Audit AuditPolicy `yaml:"audit"`
 }
@@ -122,6 +126,9 @@ func (r *Region) validate() []fieldError {
 	add := func(msg string, path ...string) { errs = append(errs, fieldError{path, msg}) }
 	if err := r.Privacy.Validate(); err != nil {
 		add(err.Error(), "privacy")
+	}
+	if err := r.Assistant.Validate(); err != nil {
+		add(err.Error(), "assistant")
 	}
 	if err := r.Safety.Validate(); err != nil {
 		add(err.Error(), "safety")

@@ -196,6 +196,10 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 			profiles[region].ExtraModels = append(profiles[region].ExtraModels, alias)
 		}
 	}
+	asst, err := g.buildAssistants(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	rec := &recorder{w: g.Audit, hmacKey: keys.HMAC, policies: policies, log: opts.Logger}
 	g.Server = server.New(server.Options{
 		Router:       g.Router,
@@ -213,6 +217,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 			"POST /v1/complaints":         comp.file,
 			"GET /v1/complaints/{id}":     comp.get,
 			"POST /v1/images/generations": im.generate,
+			"POST /v1/assistant/turns":    asst.turn,
 			"POST /v1/labels/image":       im.labelImage,
 		},
 		Public: map[string]http.Handler{
