@@ -131,7 +131,7 @@ func (d *DashScope) Generate(ctx context.Context, r Request) ([]Image, error) {
 		return nil, badResponse(d.name(), err)
 	}
 	var task DashScopeTask
-	upErr, err := doJSON(ctx, d.opts.HTTPClient, req, &task, d.decodeErr)
+	upErr, err := doJSON(ctx, d.opts.HTTPClient, req, maxTaskJSON, &task, d.decodeErr)
 	if errors.Is(err, errDecode) {
 		return nil, badResponse(d.name(), err)
 	}
@@ -159,7 +159,7 @@ func (d *DashScope) Generate(ctx context.Context, r Request) ([]Image, error) {
 			return nil, badResponse(d.name(), err)
 		}
 		var st DashScopeTask
-		upErr, err := doJSON(ctx, d.opts.HTTPClient, req, &st, d.decodeErr)
+		upErr, err := doJSON(ctx, d.opts.HTTPClient, req, maxTaskJSON, &st, d.decodeErr)
 		if errors.Is(err, errDecode) {
 			return nil, badResponse(d.name(), fmt.Errorf("task %s: %w", id, err))
 		}

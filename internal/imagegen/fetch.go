@@ -15,12 +15,12 @@ import (
 // failure worth retrying.
 var errDecode = errors.New("undecodable answer")
 
-// maxJSONBytes bounds an upstream JSON answer. b64_json of 4 images of DefaultMaxImageBytes fits.
-const maxJSONBytes = 4*DefaultMaxImageBytes*4/3 + 1<<20
+// maxTaskJSON bounds a DashScope submit or poll answer, which holds no image data.
+const maxTaskJSON = 1 << 20
 
-// doJSON sends a request and decodes a 200 answer into out; any other status is decoded as
-// an upstream error with errBody.
-func doJSON(ctx context.Context, c *http.Client, req *http.Request, out any, decodeErr func(status int, body []byte) *UpstreamError) (*UpstreamError, error) {
+// doJSON sends a request and decodes a 200 answer of at most maxJSONBytes into out; any other
+// status is decoded as an upstream error with decodeErr.
+func doJSON(ctx context.Context, c *http.Client, req *http.Request, maxJSONBytes int64, out any, decodeErr func(status int, body []byte) *UpstreamError) (*UpstreamError, error) {
 	resp, err := c.Do(req.WithContext(ctx))
 	if err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func doJSON(ctx context.Context, c *http.Client, req *http.Request, out any, dec
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > maxJSONBytes {
+	if int64(len(body)) > maxJSONBytes {
 		return nil, fmt.Errorf("answer larger than %d bytes", maxJSONBytes)
 	}
 	if resp.StatusCode != http.StatusOK {

@@ -76,8 +76,8 @@ func TestDashScopeAsyncTask(t *testing.T) {
 	if bytes.Equal(imgs[0].Data, imgs[1].Data) {
 		t.Error("two images of one request are identical")
 	}
-	if s.Submits != 1 || s.Polls != 2 {
-		t.Errorf("submits %d polls %d, want 1 and 2 (RUNNING, SUCCEEDED)", s.Submits, s.Polls)
+	if submits, polls := s.Counts(); submits != 1 || polls != 2 {
+		t.Errorf("submits %d polls %d, want 1 and 2 (RUNNING, SUCCEEDED)", submits, polls)
 	}
 }
 

@@ -95,7 +95,9 @@ func (o *OpenAI) Generate(ctx context.Context, r Request) ([]Image, error) {
 	req.Header.Set("Authorization", "Bearer "+o.key)
 	req.Header.Set("Content-Type", "application/json")
 	var resp OpenAIResponse
-	upErr, err := doJSON(ctx, o.opts.HTTPClient, req, &resp, o.decodeErr)
+	// n images as base64 (4/3 of their bytes) plus room for the envelope.
+	limit := int64(n)*o.cfg.MaxImageBytes*4/3 + 1<<20
+	upErr, err := doJSON(ctx, o.opts.HTTPClient, req, limit, &resp, o.decodeErr)
 	if errors.Is(err, errDecode) {
 		return nil, badResponse(o.name(), err)
 	}

@@ -23,11 +23,17 @@ type DashScope struct {
 	// SUCCEEDED).
 	PollsToFinish int
 
-	mu    sync.Mutex
-	tasks map[string]*dsTask
-	order []string
-	// Submits and Polls count requests, for tests.
-	Submits, Polls int
+	mu             sync.Mutex
+	tasks          map[string]*dsTask
+	order          []string
+	submits, polls int
+}
+
+// Counts returns how many tasks were submitted and how many polls were answered.
+func (s *DashScope) Counts() (submits, polls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.submits, s.polls
 }
 
 type dsTask struct {
@@ -132,7 +138,7 @@ func (s *DashScope) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newID()
 	s.mu.Lock()
-	s.Submits++
+	s.submits++
 	if s.tasks == nil {
 		s.tasks = make(map[string]*dsTask)
 	}
@@ -153,7 +159,7 @@ func (s *DashScope) poll(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	s.mu.Lock()
-	s.Polls++
+	s.polls++
 	t := s.tasks[id]
 	var polls int
 	if t != nil {

@@ -18,11 +18,17 @@ type OpenAI struct {
 	// Key is the API key callers must present as a Bearer token; empty accepts any.
 	Key string
 
-	mu      sync.Mutex
-	results map[string]oaResult
-	order   []string
-	// Requests counts generation requests, for tests.
-	Requests int
+	mu       sync.Mutex
+	results  map[string]oaResult
+	order    []string
+	requests int
+}
+
+// Requests returns how many generation requests were answered.
+func (s *OpenAI) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
 type oaResult struct {
@@ -102,7 +108,7 @@ func (s *OpenAI) generate(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newID()
 	s.mu.Lock()
-	s.Requests++
+	s.requests++
 	if s.results == nil {
 		s.results = make(map[string]oaResult)
 	}
