@@ -108,6 +108,9 @@ func ParsePack(source string, data []byte) (*Pack, error) {
 		}
 		head, body, hasBody := strings.Cut(line, ":")
 		fields := strings.Fields(head)
+		if len(fields) == 0 {
+			return nil, errf("line starts with \":\", no directive before it")
+		}
 		switch fields[0] {
 		case "pack", "version":
 			// These take the rest of the line verbatim, colons included.
