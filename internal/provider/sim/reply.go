@@ -216,23 +216,32 @@ func hasHan(s string) bool {
 	return false
 }
 
-// clip shortens s to about n runes without cutting a ⟦placeholder⟧ in two: the privacy
-// restorer must find whole placeholders in the echo.
+// clip shortens s to about n runes without cutting a placeholder in two: the privacy
+// restorer must find whole placeholders ("[PHONE_1]", or "⟦PHONE_1⟧") in the echo. A cut
+// inside a bracket extends to its closing bracket, if that is near, or moves before it.
 func clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
 	end := n
-	if open := lastIndexRune(r[:end], '⟦'); open >= 0 && lastIndexRune(r[:end], '⟧') < open {
-		if close := indexRune(r[end:], '⟧'); close >= 0 && close < 40 {
+	for _, br := range [][2]rune{{'[', ']'}, {'⟦', '⟧'}} {
+		open := lastIndexRune(r[:end], br[0])
+		if open < 0 || lastIndexRune(r[:end], br[1]) > open || end-open > maxPlaceholderRunes {
+			continue
+		}
+		if close := indexRune(r[end:], br[1]); close >= 0 && end+close-open < maxPlaceholderRunes {
 			end += close + 1
 		} else {
 			end = open
 		}
+		break
 	}
 	return string(r[:end]) + "…"
 }
+
+// maxPlaceholderRunes bounds what clip treats as a placeholder.
+const maxPlaceholderRunes = 40
 
 func lastIndexRune(r []rune, x rune) int {
 	for i := len(r) - 1; i >= 0; i-- {

@@ -237,6 +237,9 @@ func TestClipKeepsPlaceholders(t *testing.T) {
 		{name: "plain cut", in: "abcdef", n: 3, want: "abc…"},
 		{name: "inside placeholder extends", in: "ab⟦PHONE_1⟧cd", n: 4, want: "ab⟦PHONE_1⟧…"},
 		{name: "after placeholder", in: "⟦A_1⟧bcdef", n: 6, want: "⟦A_1⟧b…"},
+		{name: "ascii placeholder extends", in: "call [PHONE_12] now", n: 8, want: "call [PHONE_12]…"},
+		{name: "ascii placeholder before cut kept", in: "[ID_1] and more", n: 7, want: "[ID_1] …"},
+		{name: "far bracket is not a placeholder", in: "[" + strings.Repeat("x", 50) + "]", n: 45, want: "[" + strings.Repeat("x", 44) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
