@@ -116,7 +116,6 @@ func (e *runEnv) setUp(ctx context.Context) ([]*target, error) {
 		qiao = filepath.Join(e.dir, "qiao")
 		e.logf("building qiao (go build -o %s github.com/qiao-gateway/qiao/cmd/qiao)", qiao)
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", qiao, "github.com/qiao-gateway/qiao/cmd/qiao")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("build qiao (or pass -qiao PATH): %v\n%s", err, out)
 		}

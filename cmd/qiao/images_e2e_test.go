@@ -27,8 +27,8 @@ func TestE2EImageGenerationIsLabelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Data) != 2 || e.img.Submits != 1 {
-		t.Fatalf("%d images, %d upstream tasks", len(out.Data), e.img.Submits)
+	if submits, _ := e.img.Counts(); len(out.Data) != 2 || submits != 1 {
+		t.Fatalf("%d images, %d upstream tasks", len(out.Data), submits)
 	}
 	for i, d := range out.Data {
 		img, err := base64.StdEncoding.DecodeString(d.B64JSON)
