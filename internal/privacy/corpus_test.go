@@ -171,3 +171,23 @@ func TestHoldoutPrecisionRecall(t *testing.T) {
 // The first run on the holdout (before any change made after reading it) reached precision
 // 0.895 and recall 0.872 overall; docs/privacy.md records it per type.
 var holdoutBar = [2]float64{0.89, 0.87}
+
+// TestHoldout2PrecisionRecall scores testdata/holdout2.jsonl, written after every change
+// prompted by holdout.jsonl and never used to tune anything. Bars: its first run.
+func TestHoldout2PrecisionRecall(t *testing.T) {
+	lines := loadCorpus(t, "holdout2.jsonl")
+	scores := evalCorpus(t, cnEngine(t), lines)
+	t.Logf("holdout2: %d prompts\n%s", len(lines), report(scores))
+	var all score
+	for _, s := range scores {
+		all.tp, all.fp, all.fn = all.tp+s.tp, all.fp+s.fp, all.fn+s.fn
+	}
+	if p, r := all.precision(), all.recall(); p < holdout2Bar[0] || r < holdout2Bar[1] {
+		t.Errorf("holdout2 overall precision %.3f recall %.3f, want at least %.2f / %.2f", p, r, holdout2Bar[0], holdout2Bar[1])
+	}
+}
+
+// The first run reached precision 0.921 and recall 0.897 overall (docs/privacy.md has the
+// table). One bug it exposed was fixed afterwards (a version cue 30 bytes back suppressed an
+// IP address), so later runs score higher; the bar stays at the first run.
+var holdout2Bar = [2]float64{0.92, 0.89}

@@ -46,7 +46,8 @@ func (d *detector) numeric(i, j int, x bool) int {
 	}
 	if j < len(s) && s[j] == '.' && !x {
 		// IPv4 shares digit tokens; try it first from this token.
-		if end, ok := d.ipv4(i); ok && !d.context(i, versionCues) {
+		// A version cue must stand right before (version 1.2.3.4, 版本1.2.3.4); an IP cue wins.
+		if end, ok := d.ipv4(i); ok && (!d.contextIn(i, 12, versionCues) || d.contextIn(i, 12, ipCues)) {
 			d.add(IP, i, end)
 			return end
 		}
@@ -364,6 +365,7 @@ var (
 	cardCues     = []string{"卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "账号", "帐号", "卡", "card", "Card", "CARD", "account", "Account"}
 	notCardCues  = []string{"订单", "单号", "运单", "快递", "流水", "编号", "order", "Order", "tracking", "Tracking", "invoice", "Invoice"}
 	ssnCues      = []string{"SSN", "ssn", "social security", "Social Security", "Social security"}
+	ipCues       = []string{"IP", "ip", "地址", "address", "Address", "server", "Server", "服务器", "host", "Host"}
 	idCues       = []string{"身份证", "证件", "身份", "ID", "id card", "Id card", "ID card"}
 	phoneCues    = []string{"电话", "手机", "联系", "号码", "致电", "拨打", "tel", "Tel", "TEL", "phone", "Phone", "mobile", "Mobile", "call", "Call"}
 	landlineCues = []string{"电话", "座机", "固话", "tel", "Tel", "TEL", "phone", "Phone", "传真", "fax", "Fax"}
