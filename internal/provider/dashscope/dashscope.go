@@ -111,6 +111,9 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (chat.Stream, erro
 	if call.Resp.StatusCode != http.StatusOK {
 		b, rerr := call.ReadBody(upstream.MaxErrorBody)
 		e := errorFromBody(c.cfg.Name, call.Resp.StatusCode, b)
+		if rerr != nil && ctx.Err() != nil {
+			return nil, rerr // the caller went away while the error body was read
+		}
 		if rerr != nil && len(b) == 0 {
 			e.Err = errors.Join(e.Err, rerr)
 		}
