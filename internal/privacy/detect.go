@@ -42,8 +42,9 @@ type detector struct {
 	now        time.Time
 	aggressive bool
 	out        []Match
-	v6until    int // IPv6 candidates already tried up to here
-	addrUntil  int // address spans already found up to here
+	weak       []Match // aggressive-mode names: kept only where nothing else matched
+	v6until    int     // IPv6 candidates already tried up to here
+	addrUntil  int     // address spans already found up to here
 }
 
 // detectAll runs every recognizer over text and resolves overlaps.
@@ -51,10 +52,13 @@ func detectAll(text string, aggressive bool, now time.Time) []Match {
 	s, off := fold(text)
 	d := detector{s: s, now: now, aggressive: aggressive}
 	d.scan()
-	if len(d.out) == 0 {
+	if len(d.out) == 0 && len(d.weak) == 0 {
 		return nil
 	}
 	ms := resolve(d.out)
+	if len(d.weak) > 0 {
+		ms = resolve(append(ms, outside(d.weak, ms)...))
+	}
 	for i := range ms {
 		if off != nil {
 			ms[i].Start, ms[i].End = off[ms[i].Start], off[ms[i].End]
@@ -153,6 +157,24 @@ func resolve(ms []Match) []Match {
 		}
 		out = append(out, m)
 		end = m.End
+	}
+	return out
+}
+
+// outside returns the matches of weak that overlap none of strong (both sorted or not).
+func outside(weak, strong []Match) []Match {
+	var out []Match
+	for _, w := range weak {
+		ok := true
+		for _, s := range strong {
+			if w.Start < s.End && s.Start < w.End {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, w)
+		}
 	}
 	return out
 }

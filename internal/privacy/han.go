@@ -322,5 +322,5 @@ func (d *detector) nameBare(p int) {
 	if r, _ := utf8.DecodeRuneInString(s[e:]); isHan(r) && givenSet[r] {
 		return
 	}
-	d.add(Name, p, e)
+	d.weak = append(d.weak, Match{Type: Name, Start: p, End: e})
 }

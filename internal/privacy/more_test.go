@@ -136,6 +136,7 @@ func TestRestoreInterleavedToolCallsAndErrors(t *testing.T) {
 	src := &errStream{chunks: []chat.Chunk{
 		{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 0, ID: "a", Name: "f", Arguments: `{"p":"[PHO`}, {Index: 1, ID: "b", Name: "g", Arguments: `{"n":"[NA`}}}},
 		{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 1, Arguments: `ME_1]"}`}, {Index: 0, Arguments: `NE_1]"}`}}}},
+		{Delta: chat.Delta{Content: "cut off [PHONE"}},
 	}, err: errors.New("upstream reset")}
 	s := v.Restore(src)
 	var acc chat.Accumulator
@@ -150,6 +151,9 @@ func TestRestoreInterleavedToolCallsAndErrors(t *testing.T) {
 	}
 	if err == nil || err.Error() != "upstream reset" {
 		t.Fatalf("error %v, want the upstream error passed through", err)
+	}
+	if got := acc.Response().Message.Content; got != "cut off [PHONE" {
+		t.Errorf("content %q: held text must be flushed before the error", got)
 	}
 	got := acc.Response().Message.ToolCalls
 	want := []chat.ToolCall{

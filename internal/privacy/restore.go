@@ -15,7 +15,7 @@ import (
 // The restorer holds back only the shortest suffix of each channel that is still a proper
 // prefix of one of this vault's placeholders — text that cannot become one is passed on at
 // once, so the first token is not delayed. Held text is flushed on the chunk that carries the
-// finish reason, or at the end of the stream. A nil or empty vault returns s itself.
+// finish reason, at the end of the stream, or before an upstream error is returned. A nil or empty vault returns s itself.
 func (v *Vault) Restore(s chat.Stream) chat.Stream {
 	if v.Len() == 0 {
 		return s
@@ -29,12 +29,16 @@ type restoreStream struct {
 	content, reasoning string
 	args               map[int]string // held tool-call argument text per call index
 	eof                bool
+	err                error // upstream error to return after the held text is flushed
 }
 
 var _ chat.Stream = (*restoreStream)(nil)
 
 func (r *restoreStream) Recv() (chat.Chunk, error) {
 	for {
+		if r.err != nil {
+			return chat.Chunk{}, r.err
+		}
 		if r.eof {
 			return chat.Chunk{}, io.EOF
 		}
@@ -47,6 +51,12 @@ func (r *restoreStream) Recv() (chat.Chunk, error) {
 			return chat.Chunk{}, io.EOF
 		}
 		if err != nil {
+			// Pass on what was held (it is no placeholder, or the upstream would have
+			// completed it), then the error.
+			r.err = err
+			if f, ok := r.flush(chat.Chunk{}); ok {
+				return f, nil
+			}
 			return c, err
 		}
 		had := !c.Delta.Empty()
