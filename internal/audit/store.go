@@ -23,7 +23,7 @@ type Store interface {
 	// an error, iteration stops and that error is returned.
 	Records(ctx context.Context, chain string, from uint64, fn func(Record) error) error
 	// RecordsByTime calls fn for each record of every chain with from <= Time < to, ordered
-	// by time, chain, seq.
+	// by chain, seq (so that consecutive records of a chain can be checked for their links).
 	RecordsByTime(ctx context.Context, from, to time.Time, fn func(Record) error) error
 	// Checkpoints returns chain's checkpoints in seq order.
 	Checkpoints(ctx context.Context, chain string) ([]Checkpoint, error)

@@ -134,10 +134,10 @@ func (s *DB) Records(ctx context.Context, chain string, from uint64, fn func(aud
 		chain, int64(from))
 }
 
-// RecordsByTime calls fn for each record with from <= Time < to, by time, chain, seq.
+// RecordsByTime calls fn for each record with from <= Time < to, by chain, seq.
 func (s *DB) RecordsByTime(ctx context.Context, from, to time.Time, fn func(audit.Record) error) error {
 	return s.eachRecord(ctx, fn, `SELECT `+recordCols+` FROM audit_records WHERE time_ns >= $1 AND time_ns < $2
-		ORDER BY time_ns, chain, seq`, from.UnixNano(), to.UnixNano())
+		ORDER BY chain, seq`, from.UnixNano(), to.UnixNano())
 }
 
 // Checkpoints returns chain's checkpoints in seq order.

@@ -1,13 +1,13 @@
 package storetest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,34 +228,84 @@ func testReplicas(t *testing.T, h Harness) {
 
 func testExport(t *testing.T, h Harness) {
 	st := h.New(t)
-	fill(t, st, "r1", 10, 100)
+	w := newWriter(t, st, "r1", 3, newClock())
+	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= 10; i++ {
+		r := sample(i)
+		r.Time = base.Add(time.Duration(i) * time.Minute)
+		if i == 5 {
+			r.Time = base.Add(100 * time.Minute) // a late timestamp inside the seq order
+		}
+		if err := w.Append(ctx(t), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
 	recs := readAll(t, st, "r1")
-	from, to := recs[2].Time, recs[7].Time // records 3..7
+	// Records 3, 4, 6, 7 are in [3m, 8m); record 5 lies between them in the chain and is
+	// exported too, so that the export has no holes.
 	var buf bytes.Buffer
-	n, err := audit.Export(ctx(t), st, &buf, from, to)
+	n, err := audit.Export(ctx(t), st, &buf, base.Add(3*time.Minute), base.Add(8*time.Minute))
 	if err != nil || n != 5 {
 		t.Fatalf("Export = %d, %v; want 5", n, err)
 	}
-	sc := bufio.NewScanner(&buf)
-	i := 2
-	for sc.Scan() {
+	exported := buf.String()
+	lines := strings.Split(strings.TrimSuffix(exported, "\n"), "\n")
+	for i, line := range lines {
 		var got audit.Record
-		if err := json.Unmarshal(sc.Bytes(), &got); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("line %q: %v", line, err)
 		}
-		if diff := cmp.Diff(recs[i], got); diff != "" {
+		if diff := cmp.Diff(recs[i+2], got); diff != "" {
 			t.Errorf("exported record (-want +got):\n%s", diff)
 		}
-		if h, _ := got.ComputeHash(); !bytes.Equal(h, got.Hash) {
-			t.Errorf("exported record %d does not re-hash to its hash", got.Seq)
-		}
-		i++
 	}
-	if i != 7 {
-		t.Errorf("read %d lines", i-2)
+	var cps bytes.Buffer
+	if n, err := audit.ExportCheckpoints(ctx(t), st, &cps); err != nil || n != 4 { // 3, 6, 9, 10
+		t.Fatalf("ExportCheckpoints = %d, %v", n, err)
 	}
-	if _, err := audit.Export(ctx(t), st, &buf, to, from); err == nil {
-		t.Error("Export with from after to succeeded")
+	rep, err := audit.VerifyExport(strings.NewReader(exported), bytes.NewReader(cps.Bytes()), TestPublicKey())
+	if err != nil || !rep.OK() || rep.Records != 5 || rep.Links != 4 || rep.Signed != 2 {
+		t.Fatalf("VerifyExport = %+v, %v", rep, err)
+	}
+
+	tampered := []struct {
+		name  string
+		lines func() []string
+		seq   uint64
+		kind  audit.ProblemKind
+	}{
+		{name: "line removed", seq: 5, kind: audit.Deleted, lines: func() []string {
+			return append(append([]string{}, lines[:2]...), lines[3:]...)
+		}},
+		{name: "field edited", seq: 4, kind: audit.Edited, lines: func() []string {
+			l := append([]string{}, lines...)
+			l[1] = strings.Replace(l[1], `"model":"qwen-plus"`, `"model":"qwen-max"`, 1)
+			return l
+		}},
+		{name: "lines swapped", seq: 3, kind: audit.Reordered, lines: func() []string {
+			l := append([]string{}, lines...)
+			l[0], l[1] = l[1], l[0]
+			return l
+		}},
+	}
+	for _, tc := range tampered {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := audit.VerifyExport(strings.NewReader(strings.Join(tc.lines(), "\n")), bytes.NewReader(cps.Bytes()), TestPublicKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Problems) == 0 || rep.Problems[0].Seq != tc.seq || rep.Problems[0].Kind != tc.kind {
+				t.Errorf("problems %v, want %s at %d first", rep.Problems, tc.kind, tc.seq)
+			}
+		})
+	}
+	other, _, _ := ed25519GenerateKey()
+	if rep, _ := audit.VerifyExport(strings.NewReader(exported), bytes.NewReader(cps.Bytes()), other); rep.OK() {
+		t.Error("VerifyExport accepted checkpoints signed by another key")
+	}
+	if _, err := audit.Export(ctx(t), st, &buf, base, base); err == nil {
+		t.Error("Export with an empty time range succeeded")
 	}
 }
 
