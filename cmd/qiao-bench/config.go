@@ -26,12 +26,13 @@ const simKeyEnv = "QIAO_BENCH_SIM_KEY"
 // (the CN profile's filing is for this model).
 const upstreamModel = "qwen-plus"
 
-// gatewayConfig returns a Qiao configuration for profile: the built-in configuration's CN
-// region, served by one OpenAI-compatible provider at simURL (jurisdiction CN), listening on
-// addr, with its data in dataDir. It is checked with the gateway's own parser.
-func gatewayConfig(profile, addr, dataDir, simURL string) ([]byte, error) {
+// gatewayConfig returns a Qiao configuration for profile: base's CN region (base is a
+// built-in configuration: `qiao config default` of the binary under test, or
+// config.Default()), served by one OpenAI-compatible provider at simURL (jurisdiction CN),
+// listening on addr, with its data in dataDir.
+func gatewayConfig(base []byte, profile, addr, dataDir, simURL string) ([]byte, error) {
 	var root map[string]any
-	if err := yaml.Unmarshal(config.Default(), &root); err != nil {
+	if err := yaml.Unmarshal(base, &root); err != nil {
 		return nil, fmt.Errorf("bench: built-in config: %w", err)
 	}
 	regions, _ := root["regions"].(map[string]any)
@@ -63,6 +64,16 @@ func gatewayConfig(profile, addr, dataDir, simURL string) ([]byte, error) {
 	out, err := yaml.Marshal(root)
 	if err != nil {
 		return nil, fmt.Errorf("bench: encode config: %w", err)
+	}
+	return out, nil
+}
+
+// checkedGatewayConfig is gatewayConfig on this source tree's built-in configuration,
+// checked with the gateway's own parser: for the gateway this binary runs in-process.
+func checkedGatewayConfig(profile, addr, dataDir, simURL string) ([]byte, error) {
+	out, err := gatewayConfig(config.Default(), profile, addr, dataDir, simURL)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := config.Parse(out); err != nil {
 		return nil, fmt.Errorf("bench: generated config for %s is invalid:\n%w", profile, err)

@@ -183,11 +183,22 @@ func childEnv(extra string, procs int) []string {
 }
 
 // writeConfig writes the gateway configuration for profile and returns its path and address.
-func (e *runEnv) writeConfig(name, profile string) (path, addr string, err error) {
+// qiao, if set, is the binary whose built-in configuration is the base.
+func (e *runEnv) writeConfig(ctx context.Context, qiao, name, profile string) (path, addr string, err error) {
 	if addr, err = freePort(); err != nil {
 		return "", "", err
 	}
-	cfg, err := gatewayConfig(profile, addr, filepath.Join(e.dir, name+"-data"), e.simURL)
+	data := filepath.Join(e.dir, name+"-data")
+	var cfg []byte
+	if qiao == "" {
+		cfg, err = checkedGatewayConfig(profile, addr, data, e.simURL)
+	} else {
+		var base []byte
+		if base, err = exec.CommandContext(ctx, qiao, "config", "default").Output(); err != nil {
+			return "", "", fmt.Errorf("%s: qiao config default: %w", name, err)
+		}
+		cfg, err = gatewayConfig(base, profile, addr, data, e.simURL)
+	}
 	if err != nil {
 		return "", "", err
 	}
@@ -198,7 +209,7 @@ func (e *runEnv) writeConfig(name, profile string) (path, addr string, err error
 // startQiao runs the qiao binary: `qiao keys create`, then `qiao serve`, both on a
 // generated configuration.
 func (e *runEnv) startQiao(ctx context.Context, qiao, name, profile string) (*target, error) {
-	cfgPath, addr, err := e.writeConfig(name, profile)
+	cfgPath, addr, err := e.writeConfig(ctx, qiao, name, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +241,7 @@ func (e *runEnv) startQiao(ctx context.Context, qiao, name, profile string) (*ta
 
 // startInProcessGateway runs the gateway inside a child of this binary with a CPU profile.
 func (e *runEnv) startInProcessGateway(ctx context.Context, name, profile string) (*target, error) {
-	cfgPath, _, err := e.writeConfig(name, profile)
+	cfgPath, _, err := e.writeConfig(ctx, "", name, profile)
 	if err != nil {
 		return nil, err
 	}
