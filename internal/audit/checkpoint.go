@@ -114,7 +114,11 @@ func LoadOrCreateSigningKey(dir string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("audit: %s: %w", SigningKeyFile, err)
 	}
 	pub := EncodeKey(key.Public().(ed25519.PublicKey)) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, PublicKeyFile), []byte(pub), 0o644); err != nil {
+	pubPath := filepath.Join(dir, PublicKeyFile)
+	if b, err := os.ReadFile(pubPath); err == nil && string(b) == pub {
+		return key, nil // up to date; also lets verify run on a read-only data directory
+	}
+	if err := os.WriteFile(pubPath, []byte(pub), 0o644); err != nil {
 		return nil, fmt.Errorf("audit: write public key: %w", err)
 	}
 	return key, nil
