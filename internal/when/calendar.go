@@ -246,6 +246,13 @@ func (c *Calendar) Holiday(name string, year int) (Holiday, error) {
 		}
 	}
 	if !c.Covers(year) {
+		// Festivals on a fixed Gregorian date are known without the notice; their days
+		// off are not (Off stays zero).
+		for _, h := range c.holidays {
+			if md, ok := fixedKeys[h.Key]; ok && slices.Contains(h.Names, name) {
+				return Holiday{Key: h.Key, Names: h.Names, Date: Date{year, time.Month(md[0]), md[1]}}, nil
+			}
+		}
 		return Holiday{}, c.CoverageError(year)
 	}
 	return Holiday{}, fmt.Errorf("when: no holiday %q in %d", name, year)
@@ -262,6 +269,9 @@ func (c *Calendar) NextHoliday(name string, d Date) (Holiday, error) {
 	}
 	return c.Holiday(name, d.Year+1)
 }
+
+// fixedKeys are calendar festivals whose date is the same every year.
+var fixedKeys = map[string][2]int{"new_year": {1, 1}, "labour_day": {5, 1}, "national_day": {10, 1}}
 
 // matchName returns the longest holiday name that s starts with.
 func (c *Calendar) matchName(s string) string {

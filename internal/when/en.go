@@ -12,7 +12,7 @@ import (
 func (r *Resolver) FindEN(s string, now time.Time) (m Match, ok bool, err error) {
 	toks := tokenizeEN(s)
 	for i := range toks {
-		p := enParser{toks: toks, i: i, now: now, loc: now.Location(), cal: r.Cal}
+		p := enParser{toks: toks, i: i, now: now, loc: now.Location(), cal: r.Cal, defPeriod: r.Period}
 		v, perr := p.expr()
 		if p.i > i && !p.empty {
 			return Match{Start: toks[i].start, End: toks[p.i-1].end, Value: v}, true, perr
@@ -24,7 +24,7 @@ func (r *Resolver) FindEN(s string, now time.Time) (m Match, ok bool, err error)
 // ResolveEN resolves s, which must be one English time expression and nothing else.
 func (r *Resolver) ResolveEN(s string, now time.Time) (Value, error) {
 	toks := tokenizeEN(s)
-	p := enParser{toks: toks, now: now, loc: now.Location(), cal: r.Cal}
+	p := enParser{toks: toks, now: now, loc: now.Location(), cal: r.Cal, defPeriod: r.Period}
 	v, err := p.expr()
 	if err != nil {
 		return v, err
@@ -85,12 +85,13 @@ func tokenizeEN(s string) []tokEN {
 }
 
 type enParser struct {
-	toks  []tokEN
-	i     int
-	now   time.Time
-	loc   *time.Location
-	cal   *Calendar
-	empty bool
+	defPeriod string
+	toks      []tokEN
+	i         int
+	now       time.Time
+	loc       *time.Location
+	cal       *Calendar
+	empty     bool
 }
 
 func (p *enParser) peek(k int) string {
@@ -122,7 +123,7 @@ func (p *enParser) eat(phrases ...string) string {
 var enSmall = map[string]int{"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
 	"eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
 	"sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "a": 1, "an": 1}
-var enTens = map[string]int{"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
+var enTens = map[string]int{"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 var enOrd = map[string]int{"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
 	"eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
 	"fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30}
@@ -214,6 +215,8 @@ func (p *enParser) expr() (Value, error) {
 			}
 			ds = dateSpec{set: true, d: today.AddDays(d.days)}
 		} else if ds, err = p.date(today); err != nil {
+			p.eat("at", "by")
+			p.clock()
 			return v, err
 		}
 		if ds.period != "" {
@@ -280,6 +283,9 @@ func (p *enParser) expr() (Value, error) {
 		p.empty = true
 		return v, nil
 	}
+	if hasClock && period == "" && suffix == "" && p.defPeriod != "" && h >= 1 && h <= 12 {
+		period = p.defPeriod
+	}
 	if hasClock {
 		if h, err = applySuffix(h, suffix); err != nil {
 			return v, err
@@ -288,6 +294,7 @@ func (p *enParser) expr() (Value, error) {
 	if recur != nil {
 		v.Recur, v.HasDate = recur, true
 		if !hasClock {
+			v.Period = period
 			return v, nil
 		}
 		hh, amb, err := hourEN(period, h, suffix, true)
@@ -310,6 +317,7 @@ func (p *enParser) expr() (Value, error) {
 	}
 	if !hasClock {
 		v.Time = base.In(p.loc)
+		v.Period = period
 		return v, nil
 	}
 	explicitFuture := ds.set && !ds.today && base != today
@@ -505,7 +513,7 @@ func (p *enParser) clock() (h, m int, ok bool, suffix string, err error) {
 		}
 	}
 	suffix = p.ampm()
-	hasAt := save > 0 && (p.toks[save-1].text == "at" || p.toks[save-1].text == "by" || p.toks[save-1].text == "from")
+	hasAt := save > 0 && (p.toks[save-1].text == "at" || p.toks[save-1].text == "by" || p.toks[save-1].text == "from" || p.toks[save-1].text == "for")
 	if suffix == "" && mm == 0 && !hasAt && !(p.i > s2) {
 		// A bare number is not a clock time ("5 miles", "call 10086").
 		p.i = save
@@ -702,13 +710,9 @@ func (p *enParser) rest() string {
 }
 
 func (p *enParser) eatName(name string) bool {
-	ws := strings.Fields(strings.NewReplacer("'s", " s", "-", " ").Replace(name))
+	ws := strings.Fields(strings.ReplaceAll(name, "-", " "))
 	for k, w := range ws {
-		t := p.peek(k)
-		if w == "s" && t == "s" {
-			continue
-		}
-		if t != w {
+		if p.peek(k) != w {
 			return false
 		}
 	}

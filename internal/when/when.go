@@ -34,6 +34,9 @@ type Value struct {
 	// is then the offset.
 	Relative bool
 	Duration time.Duration
+	// Period is the period of the day said without a clock time ("明天下午", "tomorrow
+	// morning"): the day is known, the time is not.
+	Period string
 	// Recur is set for repeating expressions (每天早上七点, every Monday).
 	Recur *Recurrence
 }
@@ -82,6 +85,17 @@ type Match struct {
 // Resolver resolves expressions against a holiday calendar. It is safe for concurrent use.
 type Resolver struct {
 	Cal *Calendar
+	// Period, when set ("morning", "afternoon", "evening"), is applied to a clock time said
+	// without one. It answers the resolver's own question after ErrAmbiguous.
+	Period string
+}
+
+// WithPeriod returns a copy of r that reads clock times without a period of the day as
+// period ("morning", "afternoon", "evening").
+func (r *Resolver) WithPeriod(period string) *Resolver {
+	c := *r
+	c.Period = period
+	return &c
 }
 
 // NewResolver returns a resolver using cal (which may be an empty calendar).

@@ -14,7 +14,7 @@ import (
 // ErrAmbiguous or ErrNotCovered.
 func (r *Resolver) FindZH(s string, now time.Time) (m Match, ok bool, err error) {
 	for i := 0; i < len(s); {
-		p := zhParser{s: s, i: i, now: now, loc: now.Location(), cal: r.Cal}
+		p := zhParser{s: s, i: i, now: now, loc: now.Location(), cal: r.Cal, defPeriod: zhPeriodOf[r.Period]}
 		v, perr := p.expr()
 		if p.i > i && !p.empty {
 			return Match{Start: i, End: p.i, Value: v}, true, perr
@@ -28,7 +28,7 @@ func (r *Resolver) FindZH(s string, now time.Time) (m Match, ok bool, err error)
 // ResolveZH resolves s, which must be one time expression and nothing else.
 func (r *Resolver) ResolveZH(s string, now time.Time) (Value, error) {
 	s = Fold(s)
-	p := zhParser{s: s, now: now, loc: now.Location(), cal: r.Cal}
+	p := zhParser{s: s, now: now, loc: now.Location(), cal: r.Cal, defPeriod: zhPeriodOf[r.Period]}
 	v, err := p.expr()
 	if err != nil {
 		return v, err
@@ -46,7 +46,11 @@ type zhParser struct {
 	loc   *time.Location
 	cal   *Calendar
 	empty bool // nothing time-like was consumed
+	// defPeriod applies to clock times said without a period of the day.
+	defPeriod string
 }
+
+var zhPeriodOf = map[string]string{"morning": "上午", "afternoon": "下午", "evening": "晚上"}
 
 func (p *zhParser) rest() string { return p.s[p.i:] }
 
@@ -111,6 +115,10 @@ func (p *zhParser) expr() (Value, error) {
 		var err error
 		ds, err = p.date(today)
 		if err != nil {
+			// Consume the rest of the expression so the match covers "2月30号早上八点".
+			p.eat("的")
+			p.eat(zhPeriods...)
+			p.clock()
 			return v, err
 		}
 		if !ds.set {
@@ -139,7 +147,12 @@ func (p *zhParser) expr() (Value, error) {
 		}
 	}
 	h, mi, hasClock, cerr := p.clock()
-	if p.i == start {
+	if period == "" && hasClock && p.defPeriod != "" && h >= 1 && h <= 12 {
+		period = p.defPeriod
+	}
+	if p.i == start || (!ds.set && recur == nil && period == "" && !hasClock && cerr == nil) {
+		// Nothing time-like: a lone "的" is not a time expression.
+		p.i = start
 		p.empty = true
 		return v, nil
 	}
@@ -173,9 +186,7 @@ func (p *zhParser) expr() (Value, error) {
 		v.Recur = &recur.Recurrence
 		v.HasDate = true
 		if !hasClock {
-			if period != "" {
-				return v, nil
-			}
+			v.Period = period
 			return v, nil
 		}
 		hh, amb, err := p.hour(period, h, false)
@@ -199,6 +210,7 @@ func (p *zhParser) expr() (Value, error) {
 	}
 	if !hasClock {
 		v.Time = base.In(p.loc)
+		v.Period = period
 		return v, nil
 	}
 	explicitFuture := ds.set && !ds.today && base != today
@@ -714,6 +726,9 @@ func (p *zhParser) holiday(today Date) (dateSpec, error) {
 		return dateSpec{}, nil
 	}
 	p.eat("节")
+	if hol.Key != "" && hol.Off[0] == (Date{}) && strings.HasPrefix(p.rest(), "假期") || hol.Key != "" && hol.Off[0] == (Date{}) && strings.HasPrefix(p.rest(), "放假") {
+		return dateSpec{}, p.cal.CoverageError(hol.Date.Year)
+	}
 	switch {
 	case p.eat("假期第一天", "放假第一天") != "" && hol.Key != "":
 		d = hol.Off[0]
