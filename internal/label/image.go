@@ -188,7 +188,7 @@ func labelPNG(data, js []byte, opts ImageOptions) ([]byte, MarkLayout, error) {
 		}
 		dst, l, err := markImage(img, opts.Corner)
 		if err != nil {
-			return nil, MarkLayout{}, apierr.BadRequest(CodeInvalidImage, "the image is too small for the visible AI label").WithCause(err)
+			return nil, MarkLayout{}, markError(err)
 		}
 		lay = l
 		var buf bytes.Buffer
@@ -208,6 +208,13 @@ func labelPNG(data, js []byte, opts ImageOptions) ([]byte, MarkLayout, error) {
 		return nil, MarkLayout{}, corrupt(FormatPNG, err)
 	}
 	return writePNG(chunks), lay, nil
+}
+
+func markError(err error) error {
+	if errors.Is(err, ErrImageTooSmall) {
+		return apierr.BadRequest(CodeInvalidImage, "the image is too small for the visible AI label").WithCause(err)
+	}
+	return err // the embedded glyphs failed to load: our fault, a 500
 }
 
 // droppedOnReencode are PNG chunks that describe the old encoding (palette, bit depth,
@@ -261,7 +268,7 @@ func labelJPEG(data, js []byte, opts ImageOptions) ([]byte, MarkLayout, error) {
 		}
 		dst, l, err := markImage(img, opts.Corner)
 		if err != nil {
-			return nil, MarkLayout{}, apierr.BadRequest(CodeInvalidImage, "the image is too small for the visible AI label").WithCause(err)
+			return nil, MarkLayout{}, markError(err)
 		}
 		lay = l
 		var buf bytes.Buffer
