@@ -83,7 +83,7 @@ var (
 	enLevelVb  = regexp.MustCompile(`(?i)^(increase|decrease|raise|lower|reduce|boost) (the |my )?(volume|sound|brightness|screen brightness)( a bit| a little)?$`)
 	enLevelSet = regexp.MustCompile(`(?i)^(set|change|put|turn) (the |my )?(volume|brightness|screen brightness) (to|at) ([0-9]{1,3})( percent|%)?$`)
 	enLevelMax = regexp.MustCompile(`(?i)^(max|maximum|full|min|minimum) (volume|brightness)$`)
-	enLoud     = regexp.MustCompile(`(?i)^(louder|quieter|softer|brighter|dimmer|darker|make it louder|make it quieter|make the screen brighter|make the screen dimmer|make the screen darker)( a bit| please)?$`)
+	enLoud     = regexp.MustCompile(`(?i)^(louder|quieter|softer|brighter|dimmer|darker|make it louder|make it quieter|make the screen brighter|make the screen dimmer|make the screen darker|turn it up|turn it down|dim the screen|dim the display|brighten the screen|brighten the display)( a bit| a little| please)?$`)
 )
 
 func enSettingNoun(n string) string {
@@ -159,11 +159,11 @@ func (u *understander) enSetting(s string) *fastResult {
 	if m := enLoud.FindStringSubmatch(s); m != nil {
 		w := strings.ToLower(m[1])
 		switch {
-		case strings.Contains(w, "louder"):
+		case strings.Contains(w, "louder"), w == "turn it up":
 			return u.setting("volume", "up")
-		case strings.Contains(w, "quieter"), strings.Contains(w, "softer"):
+		case strings.Contains(w, "quieter"), strings.Contains(w, "softer"), w == "turn it down":
 			return u.setting("volume", "down")
-		case strings.Contains(w, "brighter"):
+		case strings.Contains(w, "brighter"), strings.HasPrefix(w, "brighten"):
 			return u.setting("brightness", "up")
 		default:
 			return u.setting("brightness", "down")
@@ -413,7 +413,7 @@ func (u *understander) enEvent(s string) *fastResult {
 			title, lt = title[:len(title)-len(p)], lt[:len(lt)-len(p)]
 		}
 	}
-	for _, p := range []string{"called ", "titled ", "named ", "for ", "about ", "a ", "an ", "the "} {
+	for _, p := range []string{"called ", "titled ", "named ", "for ", "about ", "a ", "an ", "the ", "my "} {
 		if strings.HasPrefix(lt, p) {
 			title, lt = title[len(p):], lt[len(p):]
 		}

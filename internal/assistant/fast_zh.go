@@ -165,6 +165,8 @@ func (u *understander) zhSetting(s string) *fastResult {
 		return u.setting("volume", "mute")
 	case "取消静音", "关闭静音", "关掉静音":
 		return u.setting("volume", "unmute")
+	case "把声音关掉", "把声音关了", "声音关掉", "关掉声音", "关闭声音", "把声音关闭":
+		return u.setting("volume", "mute")
 	}
 	if m := zhSwitchA.FindStringSubmatch(s); m != nil {
 		if n := settingNoun(m[3]); n != "" {
@@ -509,6 +511,7 @@ func (u *understander) zhEvent(s string) *fastResult {
 		return nil
 	}
 	title = strings.Trim(title, "，,:：。 ")
+	title = strings.TrimPrefix(title, "的")
 	title = strings.TrimPrefix(title, "全天") // all-day is what a date without a clock means anyway
 	if guardedZH(title) {
 		return nil
@@ -579,7 +582,7 @@ func (u *understander) zhOpenApp(s string) *fastResult {
 		return nil
 	}
 	app := strings.TrimSpace(m[4])
-	if app == "" || settingNoun(app) != "" || containsAny(app, "搜索", "搜", "找", "查", "看", "发", "给", "导航", "去", "到", "扫", "播放", "听", "的", "和", "并", "跟", "门", "窗", "灯", "空调", "电视", "车", "会", "玩笑", "始", "心", "闹钟", "提醒", "计时", "静音", "一点", "模式", "音量", "声音", "亮度", "屏幕", "，", ",") {
+	if app == "" || settingNoun(app) != "" || containsAny(app, "搜索", "搜", "找", "查", "看", "发", "给", "导航", "去", "到", "扫", "播放", "听", "的", "和", "并", "跟", "门", "窗", "灯", "空调", "电视", "车", "会", "玩笑", "始", "心", "闹钟", "提醒", "计时", "静音", "一点", "模式", "拍", "录", "写", "买", "读", "音量", "声音", "亮度", "屏幕", "，", ",") {
 		return nil
 	}
 	if _, ok, _ := u.find(app); ok {

@@ -179,6 +179,7 @@ func TestResolveZH(t *testing.T) {
 		{name: "mon wed fri", expr: "每周一三五晚上九点", want: "2026-11-23T21:00:00+08:00", rrule: "FREQ=WEEKLY;BYDAY=MO,WE,FR"},
 		{name: "monthly", expr: "每月15号上午十点", want: "2026-12-15T10:00:00+08:00", rrule: "FREQ=MONTHLY;BYMONTHDAY=15"},
 		{name: "monthly 31 skips short months", expr: "每个月31号晚上八点", want: "2026-12-31T20:00:00+08:00", rrule: "FREQ=MONTHLY;BYMONTHDAY=31"},
+		{name: "weekday range", expr: "周一到周五早上七点", want: "2026-11-24T07:00:00+08:00", rrule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
 		{name: "every evening", expr: "每晚十点", want: "2026-11-23T22:00:00+08:00", rrule: "FREQ=DAILY"},
 
 		{name: "tokyo zone", tz: "Asia/Tokyo", now: "2026-11-23T23:30", expr: "明天早上七点", want: "2026-11-24T07:00:00+09:00"},
@@ -232,6 +233,25 @@ func TestResolveEN(t *testing.T) {
 		{name: "la evening before", tz: "America/Los_Angeles", now: "2026-11-22T18:00", expr: "tomorrow at 9am", want: "2026-11-23T09:00:00-08:00"},
 		{name: "month end leap", tz: "Europe/London", now: "2028-02-10T09:00", expr: "end of the month", want: "2028-02-29T00:00:00Z", date: true},
 	}, true)
+}
+
+func TestFindZHParticle(t *testing.T) {
+	r := NewResolver(mustCal(t))
+	now := mustNow(t, sh, mon10)
+	s := "在日历里记一下周日下午两点看电影"
+	m, ok, err := r.FindZH(s, now)
+	if !ok || err != nil {
+		t.Fatalf("FindZH(%q) = %v, %v", s, ok, err)
+	}
+	if got, want := s[m.Start:m.End], "周日下午两点"; got != want {
+		t.Errorf("span = %q, want %q", got, want)
+	}
+	if got, want := m.Value.Time.Format(time.RFC3339), "2026-11-29T14:00:00+08:00"; got != want {
+		t.Errorf("time = %s, want %s", got, want)
+	}
+	if _, ok, _ := r.FindZH("给妈妈的手机打电话", now); ok {
+		t.Error("a lone 的 must not be a time expression")
+	}
 }
 
 func TestCalendarCoverage(t *testing.T) {

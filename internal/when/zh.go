@@ -14,6 +14,11 @@ import (
 // ErrAmbiguous or ErrNotCovered.
 func (r *Resolver) FindZH(s string, now time.Time) (m Match, ok bool, err error) {
 	for i := 0; i < len(s); {
+		// "记一下周日": the 下 belongs to the particle 一下, not to 下周日.
+		if strings.HasPrefix(s[i:], "下") && strings.HasSuffix(s[:i], "一") && !strings.HasPrefix(s[i:], "下下") {
+			i += len("下")
+			continue
+		}
 		p := zhParser{s: s, i: i, now: now, loc: now.Location(), cal: r.Cal, defPeriod: zhPeriodOf[r.Period]}
 		v, perr := p.expr()
 		if p.i > i && !p.empty {
@@ -866,8 +871,15 @@ func (p *zhParser) recurrence() (*recurSpec, error) {
 		return &recurSpec{Recurrence: Recurrence{Freq: "WEEKLY", ByDay: []time.Weekday{6, 0}}}, nil
 	}
 	save := p.i
+	if days, ok := p.weekdayRange(); ok {
+		return &recurSpec{Recurrence: Recurrence{Freq: "WEEKLY", ByDay: days}}, nil
+	}
 	if p.eat("每") == "" {
 		return nil, nil
+	}
+	p.eat("个")
+	if days, ok := p.weekdayRange(); ok {
+		return &recurSpec{Recurrence: Recurrence{Freq: "WEEKLY", ByDay: days}}, nil
 	}
 	p.eat("个")
 	if p.eat("周", "星期", "礼拜") != "" {
@@ -908,6 +920,36 @@ func (p *zhParser) recurrence() (*recurSpec, error) {
 	}
 	p.i = save
 	return nil, nil
+}
+
+// weekdayRange parses "周一到周五", "星期一至星期五": every day of the range.
+func (p *zhParser) weekdayRange() ([]time.Weekday, bool) {
+	save := p.i
+	if p.eat("周", "星期", "礼拜") == "" {
+		return nil, false
+	}
+	a, ok := p.weekdayDigit()
+	if !ok || p.eat("到", "至", "-", "~") == "" {
+		p.i = save
+		return nil, false
+	}
+	p.eat("周", "星期", "礼拜")
+	b, ok := p.weekdayDigit()
+	if !ok {
+		p.i = save
+		return nil, false
+	}
+	// Monday-based positions, so 周一到周日 works.
+	ia, ib := (int(a)+6)%7, (int(b)+6)%7
+	if ib <= ia {
+		p.i = save
+		return nil, false
+	}
+	var days []time.Weekday
+	for i := ia; i <= ib; i++ {
+		days = append(days, time.Weekday((i+1)%7))
+	}
+	return days, true
 }
 
 // firstOccurrence returns the first instant at h:m that the rule allows, at or after now.
