@@ -9,31 +9,42 @@ import (
 // is exact for whole UTF-8 patterns because UTF-8 synchronizes itself: a pattern that
 // starts with a lead byte can only match at a rune start.
 //
-// Layout favours the scan loop: states are one small struct each; a state with many
-// children (the root, and the states after the lead byte of a CJK character) gets a dense
-// 256-entry row with every transition resolved (failure links folded in), the others keep
-// a short sorted edge list and fall back along failure links. Matching allocates nothing.
+// The layout serves the scan loop, which is bound by memory latency, not arithmetic:
+//   - States with many children (the root, and the states inside the first character of a
+//     CJK term, which the scan visits most) are numbered first and get a dense 256-entry
+//     row with every transition resolved, failure links folded in: one load per byte.
+//   - Other states keep a short sorted edge list and fall back along failure links.
+//   - A transition target carries a flag bit saying whether any pattern ends there, so the
+//     scan touches the output tables only on a match.
+//
+// Matching allocates nothing.
 type automaton struct {
-	states []acState
-	edges  []acEdge
-	rows   [][256]int32
-	// patLen is each pattern's length in bytes.
-	patLen []int32
+	nDense int32        // states 0..nDense-1 have rows[s]
+	rows   [][256]int32 // dense transitions (refs)
+	sparse []acSparse   // per state: edge list and failure link
+	edges  []acEdge     // targets are refs
+	info   []acInfo     // per state, cold: outputs and depth
+	patLen []int32      // pattern length in bytes
 }
 
-type acState struct {
+// A ref is a state id, with refOut set when a pattern ends at that state.
+const refOut = 1 << 30
+
+type acSparse struct {
 	edge  int32 // first edge in edges
 	nEdge int32
-	dense int32 // row in rows, or -1
-	fail  int32
-	out   int32 // pattern that ends exactly here, or -1
-	dict  int32 // nearest state on the failure chain with out >= 0, or -1
-	depth int32 // bytes from the root
+	fail  int32 // state id
 }
 
 type acEdge struct {
 	b    byte
-	next int32
+	next int32 // ref
+}
+
+type acInfo struct {
+	out   int32 // pattern that ends exactly here, or -1
+	dict  int32 // nearest state on the failure chain with out >= 0, or -1
+	depth int32 // bytes from the root
 }
 
 // denseMin is the fan-out from which a state gets a dense row; maxRows caps their memory
@@ -44,11 +55,12 @@ const (
 )
 
 // buildAutomaton compiles patterns; pattern i is reported as i. Empty patterns are an error;
-// duplicates are the caller's business (they are reported once, as the first index).
+// a duplicate is reported once, as its first index.
 func buildAutomaton(patterns [][]byte) (*automaton, error) {
 	type bnode struct {
-		kids []acEdge
-		out  int32
+		kids  []acEdge // next is a trie node index
+		out   int32
+		depth int32
 	}
 	nodes := []bnode{{out: -1}}
 	child := make(map[uint64]int32)
@@ -64,7 +76,7 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 			n, ok := child[k]
 			if !ok {
 				n = int32(len(nodes))
-				nodes = append(nodes, bnode{out: -1})
+				nodes = append(nodes, bnode{out: -1, depth: nodes[s].depth + 1})
 				nodes[s].kids = append(nodes[s].kids, acEdge{b, n})
 				child[k] = n
 			}
@@ -75,79 +87,123 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 		}
 	}
 	child = nil
-
-	a.states = make([]acState, len(nodes))
-	total := 0
-	for i := range nodes {
-		total += len(nodes[i].kids)
+	if len(nodes) >= refOut {
+		return nil, fmt.Errorf("safety: %d automaton states is too many", len(nodes))
 	}
-	a.edges = make([]acEdge, 0, total)
-	for i := range nodes {
-		kids := nodes[i].kids
+
+	// Breadth-first order; dense states first, shallowest first.
+	order := make([]int32, 0, len(nodes))
+	order = append(order, 0)
+	for qi := 0; qi < len(order); qi++ {
+		kids := nodes[order[qi]].kids
 		sort.Slice(kids, func(x, y int) bool { return kids[x].b < kids[y].b })
-		a.states[i] = acState{edge: int32(len(a.edges)), nEdge: int32(len(kids)), dense: -1, out: nodes[i].out, dict: -1}
-		a.edges = append(a.edges, kids...)
+		for _, e := range kids {
+			order = append(order, e.next)
+		}
+	}
+	id := make([]int32, len(nodes))
+	next := int32(0)
+	isDense := func(n int32) bool { return n == 0 || len(nodes[n].kids) >= denseMin }
+	for _, n := range order {
+		if isDense(n) && next < maxRows {
+			id[n] = next
+			next++
+		} else {
+			id[n] = -1
+		}
+	}
+	a.nDense = next
+	for _, n := range order {
+		if id[n] < 0 {
+			id[n] = next
+			next++
+		}
+	}
+
+	a.sparse = make([]acSparse, len(nodes))
+	a.info = make([]acInfo, len(nodes))
+	a.rows = make([][256]int32, a.nDense)
+	for n := range nodes {
+		s := id[n]
+		a.info[s] = acInfo{out: nodes[n].out, dict: -1, depth: nodes[n].depth}
+		a.sparse[s] = acSparse{edge: int32(len(a.edges)), nEdge: int32(len(nodes[n].kids))}
+		for _, e := range nodes[n].kids {
+			a.edges = append(a.edges, acEdge{e.b, id[e.next]})
+		}
 	}
 	nodes = nil
 
-	// Breadth-first: failure links, dictionary links, depths and dense rows. A state's fail
-	// target is shallower, so it is finished before the state needs it.
-	queue := make([]int32, 0, len(a.states))
-	a.rows = append(a.rows, [256]int32{})
-	a.states[0].dense = 0
+	// Failure and dictionary links in breadth-first order: a state's failure target is
+	// shallower, so it is complete before it is needed. Rows are filled as states finish.
 	for _, e := range a.kids(0) {
 		a.rows[0][e.b] = e.next
-		a.states[e.next].depth = 1
-		queue = append(queue, e.next)
 	}
-	for qi := 0; qi < len(queue); qi++ {
-		s := queue[qi]
-		st := &a.states[s]
-		if st.nEdge >= denseMin && len(a.rows) < maxRows {
-			var row [256]int32
-			if fd := a.states[st.fail].dense; fd >= 0 {
-				row = a.rows[fd]
-			} else {
-				for b := 0; b < 256; b++ {
-					row[b] = a.step(st.fail, byte(b))
-				}
+	for qi := 1; qi < len(order); qi++ {
+		s := id[order[qi]]
+		if s < a.nDense {
+			row := &a.rows[s]
+			f := a.sparse[s].fail
+			for b := 0; b < 256; b++ {
+				row[b] = a.stepPlain(f, byte(b))
 			}
 			for _, e := range a.kids(s) {
 				row[e.b] = e.next
 			}
-			st.dense = int32(len(a.rows))
-			a.rows = append(a.rows, row)
 		}
 		for _, e := range a.kids(s) {
 			c := e.next
-			f := a.step(st.fail, e.b)
-			cs := &a.states[c]
-			cs.fail = f
-			cs.depth = st.depth + 1
-			if a.states[f].out >= 0 {
-				cs.dict = f
-			} else {
-				cs.dict = a.states[f].dict
+			f := int32(0)
+			if s != 0 {
+				f = a.stepPlain(a.sparse[s].fail, e.b)
 			}
-			queue = append(queue, c)
+			a.sparse[c].fail = f
+			if a.info[f].out >= 0 {
+				a.info[c].dict = f
+			} else {
+				a.info[c].dict = a.info[f].dict
+			}
+		}
+	}
+	// Children of the root fail to the root; the loop above starts at depth 1, so do the
+	// root's own children's links explicitly.
+	for _, e := range a.kids(0) {
+		a.sparse[e.next].fail = 0
+		a.info[e.next].dict = -1
+	}
+	// Flag every transition into a state where some pattern ends.
+	flag := func(r int32) int32 {
+		if in := a.info[r&^refOut]; in.out >= 0 || in.dict >= 0 {
+			return r | refOut
+		}
+		return r
+	}
+	for i := range a.edges {
+		a.edges[i].next = flag(a.edges[i].next)
+	}
+	for s := range a.rows {
+		for b := range a.rows[s] {
+			a.rows[s][b] = flag(a.rows[s][b] &^ refOut)
 		}
 	}
 	return a, nil
 }
 
 func (a *automaton) kids(s int32) []acEdge {
-	st := &a.states[s]
-	return a.edges[st.edge : st.edge+st.nEdge]
+	sp := &a.sparse[s]
+	return a.edges[sp.edge : sp.edge+sp.nEdge]
 }
 
-// step is the transition from s on b, failure links followed.
+// stepPlain is step without the output flag; used while building.
+func (a *automaton) stepPlain(s int32, b byte) int32 { return a.step(s, b) &^ refOut }
+
+// step is the transition from state s on b, failure links followed. It returns a ref.
 func (a *automaton) step(s int32, b byte) int32 {
 	for {
-		st := &a.states[s]
-		if st.dense >= 0 {
-			return a.rows[st.dense][b]
+		if s < a.nDense {
+			return a.rows[s][b]
 		}
-		for _, e := range a.edges[st.edge : st.edge+st.nEdge] {
+		sp := &a.sparse[s]
+		for _, e := range a.edges[sp.edge : sp.edge+sp.nEdge] {
 			if e.b == b {
 				return e.next
 			}
@@ -155,28 +211,25 @@ func (a *automaton) step(s int32, b byte) int32 {
 				break
 			}
 		}
-		s = st.fail
+		s = sp.fail
 	}
-}
-
-// hasOutput reports whether any pattern ends at state s.
-func (a *automaton) hasOutput(s int32) bool {
-	st := &a.states[s]
-	return st.out >= 0 || st.dict >= 0
 }
 
 // outputs calls fn for each pattern ending at state s.
 func (a *automaton) outputs(s int32, fn func(pat int32)) {
-	st := &a.states[s]
-	if st.out < 0 {
-		s = st.dict
+	in := &a.info[s]
+	if in.out < 0 {
+		s = in.dict
 	}
 	for s >= 0 {
-		st = &a.states[s]
-		fn(st.out)
-		s = st.dict
+		in = &a.info[s]
+		fn(in.out)
+		s = in.dict
 	}
 }
+
+// depth is the length in bytes of the longest pattern prefix that ends at state s.
+func (a *automaton) depth(s int32) int32 { return a.info[s].depth }
 
 // countMatches runs the automaton over normalized text and counts pattern ends. It is the
 // bare matching loop, used by benchmarks and tests.
@@ -184,8 +237,9 @@ func (a *automaton) countMatches(text []byte) int {
 	n := 0
 	s := int32(0)
 	for _, b := range text {
-		s = a.step(s, b)
-		if a.hasOutput(s) {
+		r := a.step(s, b)
+		s = r &^ refOut
+		if r&refOut != 0 {
 			a.outputs(s, func(int32) { n++ })
 		}
 	}

@@ -115,8 +115,12 @@ func TestAutomatonMatchesNaive(t *testing.T) {
 		got := map[[2]int]bool{}
 		s := int32(0)
 		for i := 0; i < len(text); i++ {
-			s = a.step(s, text[i])
+			r := a.step(s, text[i])
+			s = r &^ refOut
 			a.outputs(s, func(p int32) { got[[2]int{int(p), i + 1}] = true })
+			if (r&refOut != 0) != (a.info[s].out >= 0 || a.info[s].dict >= 0) {
+				t.Fatalf("output flag wrong at state %d", s)
+			}
 		}
 		if diff := cmp.Diff(naiveMatches(patterns, text), got); diff != "" {
 			t.Fatalf("round %d patterns %q text %q (-naive +automaton):\n%s", round, patterns, text, diff)

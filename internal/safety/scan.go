@@ -194,9 +194,10 @@ func (s *scanner) rune(r rune, size int) {
 				return
 			}
 		}
-		s.state = ac.step(s.state, b)
+		r := ac.step(s.state, b)
+		s.state = r &^ refOut
 		s.pos++
-		if ac.hasOutput(s.state) {
+		if r&refOut != 0 {
 			ac.outputs(s.state, s.onMatch)
 			if s.block != nil {
 				return
@@ -423,7 +424,7 @@ func (s *scanner) holdFrom() int64 {
 	if s.lx.ac == nil {
 		return h
 	}
-	if d := int64(s.lx.ac.states[s.state].depth); d > 0 {
+	if d := int64(s.lx.ac.depth(s.state)); d > 0 {
 		if src := s.ring[(s.pos-d)&s.mask].src; src < h {
 			h = src
 		}
