@@ -3,6 +3,8 @@ package privacy
 import (
 	"fmt"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Engine detects and pseudonymizes personal data according to one profile's Config. It is
@@ -14,6 +16,9 @@ type Engine struct {
 	// Now returns the current time; resident-ID birth dates must not lie in the future.
 	// Tests set it; nil means time.Now.
 	Now func() time.Time
+
+	// counters are the detection counters of each type, for the configured action.
+	counters map[Type]prometheus.Counter
 
 	// beforeDetect, when set, runs before each detection; tests use it to make a
 	// recognizer fail and check that Protect fails closed.
@@ -32,7 +37,11 @@ func New(cfg Config) (*Engine, error) {
 	if c.Names == "" {
 		c.Names = NamesPrecise
 	}
-	return &Engine{cfg: c, aggressive: c.Names == NamesAggressive}, nil
+	e := &Engine{cfg: c, aggressive: c.Names == NamesAggressive, counters: make(map[Type]prometheus.Counter)}
+	for _, t := range AllTypes {
+		e.counters[t] = detections.WithLabelValues(string(t), string(c.action(t)))
+	}
+	return e, nil
 }
 
 // Config returns a copy of the engine's configuration.

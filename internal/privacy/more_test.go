@@ -208,3 +208,29 @@ func TestRandomDigitRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestSameValueSamePlaceholder(t *testing.T) {
+	e := cnEngine(t)
+	req := &chat.Request{Messages: []chat.Message{
+		{Role: chat.RoleUser, Content: "13812345678 / 138-1234-5678 / １３８１２３４５６７８ / +86 138 1234 5678"},
+		{Role: chat.RoleUser, Content: "Zhang@Example.com zhang@example.com 11010519491231002x 11010519491231002X"},
+		{Role: chat.RoleUser, Content: "13912345678"},
+	}}
+	_, rc, err := e.Protect(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"[PHONE_1] / [PHONE_1] / [PHONE_1] / [PHONE_1]",
+		"[EMAIL_1] [EMAIL_1] [ID_CARD_1] [ID_CARD_1]",
+		"[PHONE_2]",
+	}
+	for i, w := range want {
+		if got := req.Messages[i].Content; got != w {
+			t.Errorf("message %d: %q, want %q", i, got, w)
+		}
+	}
+	if got := rc.Header(); got != `{"email":1,"id_card":1,"phone":2}` {
+		t.Errorf("receipt %s", got)
+	}
+}

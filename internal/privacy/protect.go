@@ -125,7 +125,7 @@ func (e *Engine) protectText(v *Vault, s string) (string, error) {
 	last := 0
 	for _, m := range ms {
 		a := e.cfg.action(m.Type)
-		detections.WithLabelValues(string(m.Type), string(a)).Inc()
+		e.counters[m.Type].Inc()
 		b.WriteString(s[last:m.Start])
 		switch a {
 		case ActionRefuse:

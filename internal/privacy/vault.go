@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Vault maps the placeholders issued for one request back to the original values. It lives
@@ -18,8 +20,9 @@ type Vault struct {
 	next    map[Type]int      // last index issued per type
 	taken   map[string]bool   // placeholder-shaped strings already in the prompt
 	masked  map[string]bool   // canonical values masked (for the receipt)
-	prefix  map[string]bool   // proper prefixes of issued placeholders (built by seal)
+	sorted  []string          // issued placeholders in order, for prefix search (built by seal)
 	maxLen  int
+	buf     []byte // scratch for keys
 	receipt Receipt
 }
 
@@ -85,10 +88,11 @@ func foldAll(s string) string {
 // placeholderFor returns the placeholder for a detected value, issuing a new one the first
 // time the value is seen in this request.
 func (v *Vault) placeholderFor(t Type, text string) string {
-	key := string(t) + "\x00" + canonical(t, text)
-	if p, ok := v.byValue[key]; ok {
+	v.buf = appendKey(v.buf[:0], t, text)
+	if p, ok := v.byValue[string(v.buf)]; ok {
 		return p
 	}
+	key := string(v.buf)
 	var p string
 	for {
 		v.next[t]++
@@ -108,32 +112,59 @@ func (v *Vault) placeholderFor(t Type, text string) string {
 
 // noteMasked counts a masked value once in the receipt.
 func (v *Vault) noteMasked(t Type, text string) {
-	key := string(t) + "\x00" + canonical(t, text)
-	if !v.masked[key] {
-		v.masked[key] = true
+	v.buf = appendKey(v.buf[:0], t, text)
+	if !v.masked[string(v.buf)] {
+		v.masked[string(v.buf)] = true
 		v.receipt[string(t)]++
 	}
 }
 
-// canonical is the form under which two spellings of one value share a placeholder:
-// 138-1234-5678 and 13812345678 are the same phone.
-func canonical(t Type, text string) string {
-	switch t {
-	case Name, Address:
-		return text
-	case Email:
-		return strings.ToLower(text)
+// appendKey appends the vault key of a value: its type and canonical form, the form under
+// which two spellings of one value share a placeholder (138-1234-5678 and 13812345678 are
+// the same phone; full-width digits are the same digits; e-mail is case-insensitive).
+func appendKey(dst []byte, t Type, text string) []byte {
+	dst = append(dst, t...)
+	dst = append(dst, 0)
+	start := len(dst)
+	dst = appendCanonical(dst, t, text)
+	if n := len(dst) - start; t == Phone && n > 11 {
+		// +86 138 1234 5678 is 13812345678: the key is the last eleven digits.
+		copy(dst[start:], dst[len(dst)-11:])
+		dst = dst[:start+11]
 	}
-	s, _ := fold(text)
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if isAlnum(s[i]) {
-			b.WriteByte(upper(s[i]))
-		} else if s[i] >= 0x80 || s[i] == ':' || s[i] == '.' {
-			b.WriteByte(s[i])
+	return dst
+}
+
+func appendCanonical(dst []byte, t Type, text string) []byte {
+	if t == Name || t == Address {
+		return append(dst, text...)
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case t == Email:
+				if isUpper(c) {
+					c += 'a' - 'A'
+				}
+				dst = append(dst, c)
+			case isAlnum(c):
+				dst = append(dst, upper(c))
+			case c == ':' || c == '.':
+				dst = append(dst, c)
+			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if foldable(r) && r != 0xFF0B && r != 0xFF0D && r != 0xFF08 && r != 0xFF09 {
+			dst = append(dst, upper(byte(r-0xFEE0)))
+		} else if !foldable(r) && r != 0x3000 && r != '·' && r != '•' {
+			dst = append(dst, text[i:i+n]...)
+		}
+		i += n
 	}
-	return b.String()
+	return dst
 }
 
 // RestoreString replaces every placeholder of this vault in s by its original value.
@@ -189,18 +220,19 @@ func (v *Vault) isPrefix(p string) bool {
 	if len(p) >= v.maxLen {
 		return false
 	}
-	return v.prefix[p]
+	// The first placeholder not less than p starts with p if any does.
+	i := sort.SearchStrings(v.sorted, p)
+	return i < len(v.sorted) && len(v.sorted[i]) > len(p) && strings.HasPrefix(v.sorted[i], p)
 }
 
 // seal builds the prefix index once Protect has issued every placeholder; from then on the
 // vault is read-only and safe to share between goroutines.
 func (v *Vault) seal() {
-	v.prefix = make(map[string]bool)
+	v.sorted = make([]string, 0, len(v.orig))
 	for ph := range v.orig {
-		for n := 1; n < len(ph); n++ {
-			v.prefix[ph[:n]] = true
-		}
+		v.sorted = append(v.sorted, ph)
 	}
+	sort.Strings(v.sorted)
 }
 
 // writeJSONEscaped writes s as the inside of a JSON string (no quotes, no HTML escaping).
