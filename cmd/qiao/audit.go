@@ -130,7 +130,11 @@ func (c *auditCmd) run(ctx context.Context, m *Main) error {
 		if err != nil {
 			return err
 		}
-		wr, err := audit.NewWriter(ctx, st, cfg.Audit.WriterOptions(keys))
+		// The running server holds its own chain; the purge writes its admin record to a
+		// chain of its own, so both can run at once.
+		opts := cfg.Audit.WriterOptions(keys)
+		opts.Chain += "-admin"
+		wr, err := audit.NewWriter(ctx, st, opts)
 		if err != nil {
 			return err
 		}

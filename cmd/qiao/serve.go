@@ -92,6 +92,7 @@ func (m *Main) serve(ctx context.Context, cfg *config.File, simulate bool, logLe
 			return err
 		}
 	}
+	g.PurgeDaily(ctx, logger)
 	g.WatchPacks(ctx, func(err error) { logger.Error("safety pack reload failed; the old pack keeps serving", "err", err) })
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

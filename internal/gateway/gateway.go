@@ -72,6 +72,29 @@ func (g *Gateway) ReloadPacks() error {
 	return errors.Join(errs...)
 }
 
+// PurgeDaily deletes audit records past the retention period now and then once a day until
+// ctx ends; the rest of the log still verifies (each purge leaves a signed anchor).
+func (g *Gateway) PurgeDaily(ctx context.Context, log *slog.Logger) {
+	go func() {
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		for {
+			n, err := g.Audit.PurgeExpired(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Error("audit retention purge failed", "err", err)
+			case n > 0:
+				log.Info("audit retention purge", "deleted", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
 // WatchPacks re-reads changed packs on each region's reload_interval until ctx ends.
 func (g *Gateway) WatchPacks(ctx context.Context, onError func(error)) {
 	for _, c := range g.checkers {
