@@ -234,3 +234,49 @@ func TestSameValueSamePlaceholder(t *testing.T) {
 		t.Errorf("receipt %s", got)
 	}
 }
+
+// FuzzProtectRoundTrip: with every type replaced, restoring the protected text gives back the
+// original exactly, whatever the text holds (invalid UTF-8, placeholder-shaped strings), as
+// long as each value is spelled one way (two spellings share a placeholder and come back as
+// the first).
+func FuzzProtectRoundTrip(f *testing.F) {
+	for _, s := range []string{"电话13812345678，[PHONE_1]，我叫张伟", "[PHONE_13812345678]", "\xff13812345678\xfe", "a@b.cn [EMAIL_1] ［ＥＭＡＩＬ＿２］"} {
+		f.Add(s)
+	}
+	e := cnEngine(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		spell := map[string]string{}
+		for _, m := range e.Detect(s) {
+			k := string(appendKey(nil, m.Type, m.Text))
+			if prev, ok := spell[k]; ok && prev != m.Text {
+				t.Skip("a value with two spellings")
+			}
+			spell[k] = m.Text
+		}
+		req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: s}}}
+		v, _, err := e.Protect(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.RestoreString(req.Messages[0].Content); got != s {
+			t.Fatalf("round trip %q → %q → %q", s, req.Messages[0].Content, got)
+		}
+	})
+}
+
+func TestProtectBadInput(t *testing.T) {
+	e := cnEngine(t)
+	in := "\xff电话\xc313812345678\xfe" + strings.Repeat("9", 100_000) + " [PHONE_1]"
+	req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: in}}}
+	v, rc, err := e.Protect(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\xff电话\xc3[PHONE_2]\xfe" + strings.Repeat("9", 100_000) + " [PHONE_1]"
+	if req.Messages[0].Content != want {
+		t.Errorf("protected text differs around the phone (length %d, want %d)", len(req.Messages[0].Content), len(want))
+	}
+	if rc.Total() != 1 || v.RestoreString(req.Messages[0].Content) != in {
+		t.Errorf("receipt %v; round trip failed", rc)
+	}
+}
