@@ -11,16 +11,21 @@ import (
 //
 // The layout serves the scan loop, which is bound by memory latency, not arithmetic:
 //   - States with many children (the root, and the states inside the first character of a
-//     CJK term, which the scan visits most) are numbered first and get a dense 256-entry
-//     row with every transition resolved, failure links folded in: one load per byte.
+//     CJK term, which the scan visits most) are numbered first and get a dense row with
+//     every transition resolved, failure links folded in: one load per byte. A state in
+//     the middle of a UTF-8 sequence can only be followed by a continuation byte in valid
+//     text, so its row has 64 entries (256 bytes) instead of 256 (1 KiB), and four times
+//     as many of them fit in the cache budget.
 //   - Other states keep a short sorted edge list and fall back along failure links.
 //   - A transition target carries a flag bit saying whether any pattern ends there, so the
 //     scan touches the output tables only on a match.
 //
 // Matching allocates nothing.
 type automaton struct {
-	nDense int32        // states 0..nDense-1 have rows[s]
-	rows   [][256]int32 // dense transitions (refs)
+	nFull  int32        // states 0..nFull-1 have full[s]
+	nDense int32        // states nFull..nDense-1 have small[s-nFull]
+	full   [][256]int32 // dense transitions (refs)
+	small  [][64]int32  // dense transitions on continuation bytes 0x80..0xBF (refs)
 	sparse []acSparse   // per state: edge list and failure link
 	edges  []acEdge     // targets are refs
 	info   []acInfo     // per state, cold: outputs and depth
@@ -47,11 +52,12 @@ type acInfo struct {
 	depth int32 // bytes from the root
 }
 
-// denseMin is the fan-out from which a state gets a dense row; maxRows caps their memory
-// (1 KiB each).
+// denseMin is the fan-out from which a state gets a full dense row (smallMin for a
+// continuation row); denseBudget caps the rows' memory in bytes.
 const (
-	denseMin = 6
-	maxRows  = 16384
+	denseMin    = 6
+	smallMin    = 2
+	denseBudget = 16 << 20
 )
 
 // buildAutomaton compiles patterns; pattern i is reported as i. Empty patterns are an error;
@@ -61,6 +67,7 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 		kids  []acEdge // next is a trie node index
 		out   int32
 		depth int32
+		rem   int8 // continuation bytes still expected in the current character
 	}
 	nodes := []bnode{{out: -1}}
 	child := make(map[uint64]int32)
@@ -76,7 +83,7 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 			n, ok := child[k]
 			if !ok {
 				n = int32(len(nodes))
-				nodes = append(nodes, bnode{out: -1, depth: nodes[s].depth + 1})
+				nodes = append(nodes, bnode{out: -1, depth: nodes[s].depth + 1, rem: remAfter(nodes[s].rem, b)})
 				nodes[s].kids = append(nodes[s].kids, acEdge{b, n})
 				child[k] = n
 			}
@@ -101,28 +108,57 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 			order = append(order, e.next)
 		}
 	}
+	// A mid-character state whose children are all continuation bytes can use a small row.
+	midChar := func(n int32) bool {
+		if nodes[n].rem <= 0 {
+			return false
+		}
+		for _, e := range nodes[n].kids {
+			if e.b&0xC0 != 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	const (
+		kindSparse = iota
+		kindFull
+		kindSmall
+	)
+	kind := make([]uint8, len(nodes))
+	budget := denseBudget
+	for _, n := range order {
+		switch k := len(nodes[n].kids); {
+		case n == 0 || k >= denseMin && !midChar(n) && budget >= 1024:
+			kind[n] = kindFull
+			budget -= 1024
+		case k >= smallMin && midChar(n) && budget >= 256:
+			kind[n] = kindSmall
+			budget -= 256
+		}
+	}
 	id := make([]int32, len(nodes))
 	next := int32(0)
-	isDense := func(n int32) bool { return n == 0 || len(nodes[n].kids) >= denseMin }
-	for _, n := range order {
-		if isDense(n) && next < maxRows {
-			id[n] = next
-			next++
-		} else {
-			id[n] = -1
+	for _, want := range []uint8{kindFull, kindSmall, kindSparse} {
+		if want == kindSmall {
+			a.nFull = next
+		}
+		if want == kindSparse {
+			a.nDense = next
+		}
+		for _, n := range order {
+			if kind[n] == want {
+				id[n] = next
+				next++
+			}
 		}
 	}
-	a.nDense = next
-	for _, n := range order {
-		if id[n] < 0 {
-			id[n] = next
-			next++
-		}
-	}
+	kind = nil
 
 	a.sparse = make([]acSparse, len(nodes))
 	a.info = make([]acInfo, len(nodes))
-	a.rows = make([][256]int32, a.nDense)
+	a.full = make([][256]int32, a.nFull)
+	a.small = make([][64]int32, a.nDense-a.nFull)
 	for n := range nodes {
 		s := id[n]
 		a.info[s] = acInfo{out: nodes[n].out, dict: -1, depth: nodes[n].depth}
@@ -136,18 +172,27 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 	// Failure and dictionary links in breadth-first order: a state's failure target is
 	// shallower, so it is complete before it is needed. Rows are filled as states finish.
 	for _, e := range a.kids(0) {
-		a.rows[0][e.b] = e.next
+		a.full[0][e.b] = e.next
 	}
 	for qi := 1; qi < len(order); qi++ {
 		s := id[order[qi]]
-		if s < a.nDense {
-			row := &a.rows[s]
-			f := a.sparse[s].fail
+		f := a.sparse[s].fail
+		switch {
+		case s < a.nFull:
+			row := &a.full[s]
 			for b := 0; b < 256; b++ {
 				row[b] = a.stepPlain(f, byte(b))
 			}
 			for _, e := range a.kids(s) {
 				row[e.b] = e.next
+			}
+		case s < a.nDense:
+			row := &a.small[s-a.nFull]
+			for c := 0; c < 64; c++ {
+				row[c] = a.stepPlain(f, byte(0x80|c))
+			}
+			for _, e := range a.kids(s) {
+				row[e.b&0x3F] = e.next
 			}
 		}
 		for _, e := range a.kids(s) {
@@ -180,9 +225,14 @@ func buildAutomaton(patterns [][]byte) (*automaton, error) {
 	for i := range a.edges {
 		a.edges[i].next = flag(a.edges[i].next)
 	}
-	for s := range a.rows {
-		for b := range a.rows[s] {
-			a.rows[s][b] = flag(a.rows[s][b] &^ refOut)
+	for s := range a.full {
+		for b := range a.full[s] {
+			a.full[s][b] = flag(a.full[s][b] &^ refOut)
+		}
+	}
+	for s := range a.small {
+		for c := range a.small[s] {
+			a.small[s][c] = flag(a.small[s][c] &^ refOut)
 		}
 	}
 	return a, nil
@@ -199,10 +249,18 @@ func (a *automaton) stepPlain(s int32, b byte) int32 { return a.step(s, b) &^ re
 // step is the transition from state s on b, failure links followed. It returns a ref.
 func (a *automaton) step(s int32, b byte) int32 {
 	for {
-		if s < a.nDense {
-			return a.rows[s][b]
+		if s < a.nFull {
+			return a.full[s][b]
 		}
 		sp := &a.sparse[s]
+		if s < a.nDense {
+			if b&0xC0 == 0x80 {
+				return a.small[s-a.nFull][b&0x3F]
+			}
+			// Not a continuation byte (invalid text): s has no such child.
+			s = sp.fail
+			continue
+		}
 		for _, e := range a.edges[sp.edge : sp.edge+sp.nEdge] {
 			if e.b == b {
 				return e.next
@@ -244,4 +302,20 @@ func (a *automaton) countMatches(text []byte) int {
 		}
 	}
 	return n
+}
+
+// remAfter is how many continuation bytes are still expected after byte b, when rem were
+// expected before it.
+func remAfter(rem int8, b byte) int8 {
+	switch {
+	case rem > 0 && b&0xC0 == 0x80:
+		return rem - 1
+	case b >= 0xF0:
+		return 3
+	case b >= 0xE0:
+		return 2
+	case b >= 0xC0:
+		return 1
+	}
+	return 0
 }

@@ -90,6 +90,28 @@ func benchTexts(b *testing.B) map[string]string {
 	}
 }
 
+// best tracks the fastest iteration. On a machine shared with other work the mean (MB/s)
+// measures the neighbours as much as the code; the best iteration (best-MB/s) is closer to
+// what one uncontended core does. Both are reported.
+type best struct {
+	bytes int
+	min   time.Duration
+}
+
+func newBest(bytes int) *best { return &best{bytes: bytes} }
+
+func (m *best) add(start time.Time) {
+	if d := time.Since(start); m.min == 0 || d < m.min {
+		m.min = d
+	}
+}
+
+func (m *best) report(b *testing.B) {
+	if m.min > 0 {
+		b.ReportMetric(float64(m.bytes)/m.min.Seconds()/1e6, "best-MB/s")
+	}
+}
+
 // BenchmarkAutomaton is the bare matching loop over normalized text.
 func BenchmarkAutomaton(b *testing.B) {
 	texts := benchTexts(b)
@@ -100,9 +122,13 @@ func BenchmarkAutomaton(b *testing.B) {
 			b.Run(fmt.Sprintf("terms=%d/text=%s", n, name), func(b *testing.B) {
 				b.SetBytes(int64(len(norm)))
 				b.ReportAllocs()
+				best := newBest(len(norm))
 				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
 					lx.ac.countMatches(norm)
+					best.add(t0)
 				}
+				best.report(b)
 			})
 		}
 	}
@@ -123,11 +149,15 @@ func BenchmarkScan(b *testing.B) {
 				sc := newScanner(lx)
 				b.SetBytes(int64(len(text)))
 				b.ReportAllocs()
+				best := newBest(len(text))
 				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
 					sc.reset()
 					sc.feed(text)
 					sc.finish()
+					best.add(t0)
 				}
+				best.report(b)
 			})
 		}
 	}
