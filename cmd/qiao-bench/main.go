@@ -53,6 +53,7 @@ type Main struct {
 
 	opts    options
 	args    []string
+	results []Summary // of the last Run, for tests
 	cleanup []func()
 }
 

@@ -70,6 +70,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}
 	}
+	m.results = results
 	rep := report{
 		Args: m.args, Opts: *o, Results: results, Started: started, Elapsed: time.Since(started),
 		LoadStart: loadStart, LoadEnd: readLoadavg(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/provider/sim"
+)
+
+func TestE2EClientDisconnectCancelsUpstream(t *testing.T) {
+	e := startE2E(t)
+	e.cn.SetKnobs(sim.Knobs{ChunkDelay: 100 * time.Millisecond, ChunkRunes: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := e.client("CN").Chat.Completions.NewStreaming(ctx, chatParams("请写一段很长很长的回答"))
+	if !s.Next() {
+		t.Fatalf("no first chunk: %v", s.Err())
+	}
+	cancel()
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.cn.Stats().Cancelled == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := e.cn.Stats(); st.Cancelled != 1 || st.Active != 0 {
+		t.Errorf("upstream after client disconnect: %+v", st)
+	}
+}
+
+func TestE2EModelsMetricsReady(t *testing.T) {
+	e := startE2E(t)
+	page, err := e.client("CN").Models.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if strings.Join(ids, ",") != "chat,image,vision" {
+		t.Errorf("CN models %v", ids)
+	}
+	page, _ = e.client("US").Models.List(context.Background())
+	if len(page.Data) != 1 || page.Data[0].ID != "chat" {
+		t.Errorf("US models %+v", page.Data)
+	}
+	if _, err := e.client("CN").Chat.Completions.New(context.Background(), chatParams("你好")); err != nil {
+		t.Fatal(err)
+	}
+	s := e.client("CN").Chat.Completions.NewStreaming(context.Background(), chatParams("你好"))
+	for s.Next() {
+	}
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+	body := get(t, e.base+"/metrics", 200)
+	for _, want := range []string{
+		`qiao_requests_total{endpoint="chat",model="qwen-plus",provider="qwen-a",region="CN",status="200"} 2`,
+		`qiao_time_to_first_token_seconds_count{model="qwen-plus",provider="qwen-a",region="CN"} 1`,
+		`qiao_upstream_duration_seconds_count{model="qwen-plus",outcome="ok",provider="qwen-a",region="CN"} 2`,
+		`qiao_tokens_total{kind="prompt",model="qwen-plus",provider="qwen-a",region="CN"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if got := get(t, e.base+"/readyz", 200); got != "ready\n" {
+		t.Errorf("readyz %q", got)
+	}
+	get(t, e.base+"/healthz", 200)
+}
+
+func get(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
