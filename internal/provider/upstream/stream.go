@@ -36,7 +36,10 @@ type EventStream struct {
 	// closed is atomic because Close may be called from another goroutine to abort a Recv
 	// that is blocked on the network; everything else belongs to the Recv goroutine.
 	closed atomic.Bool
-	err    error // sticky: io.EOF or the terminal error
+	// ended is set when the answer finished normally; Close reads it (possibly from another
+	// goroutine) to decide whether the rest of the body is worth reading for reuse.
+	ended atomic.Bool
+	err   error // sticky: io.EOF or the terminal error
 }
 
 // ErrClosed is returned by Recv after Close.
@@ -173,6 +176,9 @@ func (s *EventStream) fail(err error) {
 
 func (s *EventStream) finish(err error) {
 	s.err = err
+	if errors.Is(err, io.EOF) {
+		s.ended.Store(true)
+	}
 	// A finished answer must not be cancelled later by a timer that is still armed.
 	if s.call != nil {
 		s.call.stopTimers()
@@ -185,7 +191,7 @@ func (s *EventStream) finish(err error) {
 func (s *EventStream) Close() error {
 	wasClosed := s.closed.Swap(true)
 	if s.call != nil {
-		if !wasClosed && errors.Is(s.err, io.EOF) {
+		if !wasClosed && s.ended.Load() {
 			s.call.drain()
 		}
 		return s.call.Close()
