@@ -56,7 +56,13 @@ func TestE2EModelsMetricsReady(t *testing.T) {
 	if s.Err() != nil {
 		t.Fatal(s.Err())
 	}
-	body := get(t, e.base+"/metrics", 200)
+	// The server counts a request after its last byte has gone out: poll briefly.
+	var body string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if body = get(t, e.base+"/metrics", 200); strings.Contains(body, `status="200"} 2`) {
+			break
+		}
+	}
 	for _, want := range []string{
 		`qiao_requests_total{endpoint="chat",model="qwen-plus",provider="qwen-a",region="CN",status="200"} 2`,
 		`qiao_time_to_first_token_seconds_count{model="qwen-plus",provider="qwen-a",region="CN"} 1`,
