@@ -49,11 +49,10 @@ func Stream(c *Call, dec Decoder) (chat.Stream, error) {
 		}
 		return s, nil
 	}
-	body, err := c.ReadBody(MaxBody)
+	body, err := c.ReadBody(MaxBody) // under the first-byte timer; closes the call
 	if err != nil {
 		return nil, err
 	}
-	c.Progress()
 	return Whole(c.Provider, body, dec)
 }
 
