@@ -19,9 +19,9 @@ import (
 type Timeouts struct {
 	// Connect bounds getting a connection (DNS, TCP, TLS). Default 5s.
 	Connect time.Duration `yaml:"connect"`
-	// FirstByte bounds the time from sending the request to the first event of the answer
-	// (for streams) or the first byte of the body. Default 60s: reasoning models can think
-	// for a while before they say anything.
+	// FirstByte bounds the time from sending the request to the first event of the answer.
+	// (An upstream that ignores streaming and sends one JSON body must deliver all of it in
+	// this time.) Default 60s: reasoning models can think for a while before they say anything.
 	FirstByte time.Duration `yaml:"first_byte"`
 	// BetweenChunks bounds the silence between two events once the answer has started; the
 	// timer restarts on every event, keep-alive comments included. Default 60s.
