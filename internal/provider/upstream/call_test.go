@@ -1,0 +1,76 @@
+package upstream
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+func TestDoConnectTimeout(t *testing.T) {
+	// A dialer that never connects: only the connect timer can end the call.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}}
+	req, _ := http.NewRequest(http.MethodPost, "http://upstream.invalid/x", nil)
+	_, err := Do(context.Background(), hc, req, Timeouts{Connect: 20 * time.Millisecond}, "p")
+	e, ok := apierr.As(err)
+	if !ok || e.Status != http.StatusGatewayTimeout || !e.Retryable || !strings.Contains(e.Message, "connect") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDoTotalTimeoutWhileStreaming(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for {
+			w.Write([]byte(": keep-alive\n\n"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-release:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	c, err := Do(context.Background(), srv.Client(), req, Timeouts{Total: 60 * time.Millisecond}, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewEventStream(c, nopDecoder{})
+	defer s.Close()
+	// Keep-alives reset the between-chunks timer, but not the total one.
+	_, err = s.Recv()
+	e, ok := apierr.As(err)
+	if !ok || e.Status != http.StatusGatewayTimeout || !strings.Contains(e.Message, "total") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type nopDecoder struct{}
+
+func (nopDecoder) Event(*Event) ([]chat.Chunk, bool, error) { return nil, false, nil }
+func (nopDecoder) End() ([]chat.Chunk, error)               { return nil, nil }
+
+func TestTimeoutsValidate(t *testing.T) {
+	if err := (Timeouts{BetweenChunks: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "between_chunks") {
+		t.Errorf("err = %v", err)
+	}
+	d := Timeouts{}.WithDefaults()
+	if d.Connect != DefaultConnect || d.FirstByte != DefaultFirstByte || d.BetweenChunks != DefaultBetweenChunks || d.Total != DefaultTotal {
+		t.Errorf("defaults = %+v", d)
+	}
+}
