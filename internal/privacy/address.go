@@ -21,7 +21,14 @@ const maxNameRunes = 8
 // An address must reach street level: a number, or a road or place with an administrative
 // prefix; after a cue (地址：) a road or place alone is enough. A district alone is coarse
 // and not personal.
+//
+// A cue-less parse that fails makes every cue-less start before the point where it stopped
+// fail too (it would see the same components, or fewer), so those starts are skipped: this
+// keeps text like 北京市朝阳区北京市朝阳区… linear with a small constant.
 func (d *detector) address(p int, cue bool) (int, bool) {
+	if !cue && p < d.addrFail {
+		return 0, false
+	}
 	s := d.s
 	var has [4]bool
 	n := 0
@@ -47,6 +54,9 @@ func (d *detector) address(p int, cue bool) (int, bool) {
 	ok := has[compNum] && (has[compRoad] || has[compPlace] || has[compAdmin]) ||
 		(has[compRoad] || has[compPlace]) && (has[compAdmin] || cue)
 	if !ok || utf8.RuneCountInString(s[p:end]) < 4 {
+		if !cue {
+			d.addrFail = max(d.addrFail, end)
+		}
 		return 0, false
 	}
 	return end, true

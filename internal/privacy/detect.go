@@ -45,6 +45,7 @@ type detector struct {
 	weak       []Match // aggressive-mode names: kept only where nothing else matched
 	v6until    int     // IPv6 candidates already tried up to here
 	addrUntil  int     // address spans already found up to here
+	addrFail   int     // a cue-less parse failed up to here: later starts before it fail too
 }
 
 // detectAll runs every recognizer over text and resolves overlaps.

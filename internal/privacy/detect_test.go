@@ -109,6 +109,8 @@ func TestDetectBadInput(t *testing.T) {
 		{"many at signs", strings.Repeat("a@", 100_000), nil},
 		{"many colons", strings.Repeat("a:", 100_000), nil},
 		{"long Han run with cues", strings.Repeat("我叫先生地址路", 20_000), nil},
+		{"divisions without a street, repeated", strings.Repeat("北京市朝阳区", 40_000), nil},
+		{"road suffixes before a number, repeated", strings.Repeat("路路路路1", 40_000), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
