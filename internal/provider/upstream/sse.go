@@ -17,8 +17,8 @@ import (
 // upstream is broken or hostile, and buffering it without bound would let it exhaust memory.
 const MaxLine = 1 << 20
 
-// ErrLineTooLong is returned when an SSE line exceeds MaxLine.
-var ErrLineTooLong = errors.New("upstream: SSE line longer than 1 MiB")
+// ErrLineTooLong is returned when an SSE line, or the data of one event, exceeds MaxLine.
+var ErrLineTooLong = errors.New("upstream: SSE line or event longer than 1 MiB")
 
 // Event is one server-sent event.
 type Event struct {
@@ -84,6 +84,11 @@ func (s *SSEReader) Next() (Event, error) {
 		value = bytes.TrimPrefix(value, []byte(" "))
 		switch string(field) {
 		case "data":
+			if len(ev.Data)+len(value) > MaxLine {
+				// Many data: lines add up to one event; the bound applies to the whole.
+				s.err = ErrLineTooLong
+				return Event{}, s.err
+			}
 			if ev.Data == nil {
 				ev.Data = append(make([]byte, 0, len(value)), value...)
 			} else {

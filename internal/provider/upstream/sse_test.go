@@ -71,6 +71,10 @@ func TestSSEReaderLongLines(t *testing.T) {
 	if !errors.Is(err, ErrLineTooLong) {
 		t.Fatalf("err = %v, want ErrLineTooLong", err)
 	}
+	many := strings.Repeat("data: "+strings.Repeat("y", 1000)+"\n", MaxLine/1000+2) + "\n"
+	if _, err := readAll(strings.NewReader(many)); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("many data lines: err = %v, want ErrLineTooLong", err)
+	}
 }
 
 func TestSSEReaderReadError(t *testing.T) {
