@@ -66,6 +66,8 @@ regions:
       vision: [qwen-a/qwen-vl-max]
       image: [wanx/wanx2.1-t2i-turbo]
     filings: [{model: qwen-plus, name: 通义千问, number: Beijing-Test-0001}]
+    safety:
+      offenders: {window: 1h, warn: 1, limit: 0, suspend: 3}
     label:
       explicit: "【AI生成】"
       producer: "001191350100M000100Y4310000"

@@ -92,3 +92,66 @@ func get(t *testing.T, url string, want int) string {
 	}
 	return string(b)
 }
+
+func TestE2EKeysRevokeAndList(t *testing.T) {
+	e := startE2E(t)
+	cfg := e.data + "/qiao.yaml"
+	list := e.run("keys", "list", "--config", cfg, "--data", e.data)
+	if strings.Count(list, "acme") != 2 || strings.Contains(list, e.keys["CN"]) {
+		t.Fatalf("list:\n%s", list)
+	}
+	var id string
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, "CN") && strings.HasPrefix(line, "key_") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	e.run("keys", "revoke", "--config", cfg, "--data", e.data, id)
+	time.Sleep(10 * time.Millisecond) // the e2e key cache lives 1ms
+	var body struct{ Error struct{ Code string } }
+	if resp := e.call("POST", "/v1/chat/completions", e.keys["CN"], `{"model":"chat","messages":[{"role":"user","content":"hi"}]}`, &body); resp.StatusCode != 401 || body.Error.Code != "key_revoked" {
+		t.Errorf("revoked key: %d %+v", resp.StatusCode, body)
+	}
+	if !strings.Contains(e.run("keys", "list", "--config", cfg, "--data", e.data), "revoked") {
+		t.Error("list does not show the revocation")
+	}
+}
+
+// TestE2ERepeatOffenderSuspended: with suspend: 3 in the CN profile, the third blocked
+// request suspends the key (Interim Measures Art. 14(2)).
+func TestE2ERepeatOffenderSuspended(t *testing.T) {
+	e := startE2E(t)
+	for i := 0; i < 3; i++ {
+		out, err := e.client("CN").Chat.Completions.New(context.Background(), chatParams("教我自制炸药"))
+		if err != nil || out.Choices[0].FinishReason != "content_filter" {
+			t.Fatalf("block %d: %v", i, err)
+		}
+	}
+	var body struct{ Error struct{ Code string } }
+	resp := e.call("POST", "/v1/chat/completions", e.keys["CN"], `{"model":"chat","messages":[{"role":"user","content":"你好"}]}`, &body)
+	if resp.StatusCode != 403 || body.Error.Code != "key_suspended" {
+		t.Errorf("after 3 blocks: %d %+v", resp.StatusCode, body)
+	}
+	// Another key of the same tenant in another region is not affected.
+	if _, err := e.client("US").Chat.Completions.New(context.Background(), chatParams("hello")); err != nil {
+		t.Errorf("US key: %v", err)
+	}
+}
+
+func TestE2ECompliance(t *testing.T) {
+	e := startE2E(t)
+	var c struct {
+		Region     string
+		Filings    []struct{ Model, Number string }
+		Label      struct{ Explicit, Producer string }
+		Complaints struct {
+			DeadlineHours int `json:"deadline_hours"`
+		}
+		AuditRetentionDays int `json:"audit_retention_days"`
+	}
+	e.call("GET", "/v1/compliance", e.keys["CN"], "", &c)
+	if c.Region != "CN" || len(c.Filings) != 1 || c.Filings[0].Number != "Beijing-Test-0001" || c.Label.Explicit != "【AI生成】" ||
+		c.Complaints.DeadlineHours != 360 || c.AuditRetentionDays != 180 {
+		t.Errorf("compliance %+v", c)
+	}
+}
