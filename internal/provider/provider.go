@@ -83,6 +83,13 @@ func (c *Config) Validate() error {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("provider: base_url must not carry credentials, a query or a fragment")
 	}
+	path := strings.TrimRight(u.Path, "/")
+	if c.Kind == KindDashScope && strings.HasSuffix(path, "/api/v1") {
+		return fmt.Errorf("provider: base_url %q must stop before /api/v1 (the adapter appends the service path)", c.BaseURL)
+	}
+	if c.Kind == KindOpenAI && strings.HasSuffix(path, "/chat/completions") {
+		return fmt.Errorf("provider: base_url %q must stop before /chat/completions (e.g. end in /v1)", c.BaseURL)
+	}
 	if c.Kind == KindDashScope && c.APIKeyEnv == "" {
 		return errors.New("provider: api_key_env is required for dashscope")
 	}

@@ -66,6 +66,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "missing base url", mutate: func(c *provider.Config) { c.BaseURL = "" }, want: "base_url is required"},
 		{name: "relative base url", mutate: func(c *provider.Config) { c.BaseURL = "/v1" }, want: "absolute http(s) URL"},
 		{name: "credentials in url", mutate: func(c *provider.Config) { c.BaseURL = "https://u:p@h/v1" }, want: "credentials"},
+		{name: "dashscope base url with api path", mutate: func(c *provider.Config) { c.Kind, c.APIKeyEnv, c.BaseURL = "dashscope", "K", "https://h/api/v1/" }, want: "stop before /api/v1"},
+		{name: "openai base url with endpoint", mutate: func(c *provider.Config) { c.BaseURL = "https://h/v1/chat/completions" }, want: "stop before /chat/completions"},
 		{name: "dashscope needs a key variable", mutate: func(c *provider.Config) { c.Kind = "dashscope" }, want: "api_key_env is required"},
 		{name: "missing jurisdiction", mutate: func(c *provider.Config) { c.Jurisdiction = " " }, want: "jurisdiction is required"},
 		{name: "negative timeout", mutate: func(c *provider.Config) { c.Timeouts.Total = -time.Second }, want: "timeouts.total"},
