@@ -503,3 +503,18 @@ func TestConnectionReuse(t *testing.T) {
 		t.Errorf("simulator accepted %d connections for 5 sequential calls, want 1", n)
 	}
 }
+
+// TestChatNonStreamingClient: a client that did not ask for a stream gets the same answer;
+// the upstream call streams anyway (streaming-only models work too).
+func TestChatNonStreamingClient(t *testing.T) {
+	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
+	req := userReq("qwq-plus", "想一想")
+	req.Stream = false
+	resp, _ := collect(t, c, req)
+	if !strings.Contains(resp.Message.Content, "«想一想»") || resp.FinishReason != chat.FinishStop {
+		t.Errorf("resp = %+v", resp)
+	}
+	if rec, _ := s.Last(); !rec.Stream {
+		t.Error("the upstream call did not stream")
+	}
+}
