@@ -38,13 +38,19 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 	if body[0] != '{' {
 		return nil, apierr.BadRequest("invalid_json", "request body must be a JSON object")
 	}
+	// One pass splits the object into members; each known member is then decoded on its
+	// own, so the (large) messages are parsed once, and the rest is kept verbatim.
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, jsonError(err)
 	}
 	var w wireRequest
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, jsonError(err)
+	for k, v := range fields {
+		if dst := w.field(k); dst != nil {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return nil, jsonError(fieldError(k, err))
+			}
+		}
 	}
 	req := &chat.Request{
 		Model:      strings.TrimSpace(w.Model),
@@ -66,7 +72,7 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 		req.IncludeUsage = w.StreamOptions.IncludeUsage
 	}
 	for k, v := range fields {
-		if !knownFields[k] {
+		if w.field(k) == nil {
 			if req.Extra == nil {
 				req.Extra = make(map[string]json.RawMessage)
 			}
@@ -229,6 +235,20 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// fieldError names the request member a nested type error is about.
+func fieldError(member string, err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		if typ.Field == "" {
+			typ.Field = member
+		} else {
+			typ.Field = member + "." + typ.Field
+		}
+		return typ
+	}
+	return err
 }
 
 // jsonError turns a decoding error into a 400 that says where the problem is.

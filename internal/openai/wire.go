@@ -28,12 +28,42 @@ type wireRequest struct {
 	extra               map[string]json.RawMessage
 }
 
-// knownFields are the request keys decoded into wireRequest; the rest go to Extra.
-var knownFields = map[string]bool{
-	"model": true, "messages": true, "tools": true, "tool_choice": true, "stream": true,
-	"stream_options": true, "temperature": true, "top_p": true, "max_tokens": true,
-	"max_completion_tokens": true, "stop": true, "seed": true, "presence_penalty": true,
-	"frequency_penalty": true, "n": true,
+// field returns where the request member k decodes to, or nil for members that are not
+// known (they go to Extra).
+func (w *wireRequest) field(k string) any {
+	switch k {
+	case "model":
+		return &w.Model
+	case "messages":
+		return &w.Messages
+	case "tools":
+		return &w.Tools
+	case "tool_choice":
+		return &w.ToolChoice
+	case "stream":
+		return &w.Stream
+	case "stream_options":
+		return &w.StreamOptions
+	case "temperature":
+		return &w.Temperature
+	case "top_p":
+		return &w.TopP
+	case "max_tokens":
+		return &w.MaxTokens
+	case "max_completion_tokens":
+		return &w.MaxCompletionTokens
+	case "stop":
+		return &w.Stop
+	case "seed":
+		return &w.Seed
+	case "presence_penalty":
+		return &w.PresencePenalty
+	case "frequency_penalty":
+		return &w.FrequencyPenalty
+	case "n":
+		return &w.N
+	}
+	return nil
 }
 
 type wireStreamOpts struct {
