@@ -228,8 +228,8 @@ func contentText(raw json.RawMessage) (string, error) {
 // parseError reads an error body in any of the shapes DashScope uses: native JSON
 // {"code","message","request_id"}, compatible-mode {"error":{...}}, or an SSE-framed error
 // (event:error / :HTTP_STATUS / data:) sent under application/json.
-func parseError(provider string, status int, body []byte) *upstream.UpstreamError {
-	ue := &upstream.UpstreamError{Provider: provider, Status: status}
+func parseError(provider string, status int, body []byte) *upstream.Error {
+	ue := &upstream.Error{Provider: provider, Status: status}
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] != '{' {
 		sse := upstream.NewSSEReader(bytes.NewReader(body))

@@ -132,11 +132,11 @@ func decodeWhole(provider string, b []byte) (chat.Stream, error) {
 
 // ParseError reads an error response body: OpenAI's {"error":{message,type,code,param}}, or
 // DashScope's native {"code","message"} that some gateways in front of it return.
-func ParseError(provider string, status int, body []byte) *upstream.UpstreamError {
+func ParseError(provider string, status int, body []byte) *upstream.Error {
 	if eb := openai.DecodeError(body); eb != nil {
 		return fromBody(provider, status, eb)
 	}
-	ue := &upstream.UpstreamError{Provider: provider, Status: status}
+	ue := &upstream.Error{Provider: provider, Status: status}
 	var w struct {
 		Code    any    `json:"code"`
 		Message string `json:"message"`
@@ -150,6 +150,6 @@ func ParseError(provider string, status int, body []byte) *upstream.UpstreamErro
 	return ue
 }
 
-func fromBody(provider string, status int, eb *openai.ErrorBody) *upstream.UpstreamError {
-	return &upstream.UpstreamError{Provider: provider, Status: status, Code: eb.Code, Type: eb.Type, Message: eb.Message}
+func fromBody(provider string, status int, eb *openai.ErrorBody) *upstream.Error {
+	return &upstream.Error{Provider: provider, Status: status, Code: eb.Code, Type: eb.Type, Message: eb.Message}
 }

@@ -28,10 +28,10 @@ const (
 	CodeUpstreamStreamBroken = "upstream_stream_broken"
 )
 
-// UpstreamError describes an error the upstream reported, before mapping. Status is the HTTP
+// Error describes an error the upstream reported, before mapping. Status is the HTTP
 // status the upstream gave (or the :HTTP_STATUS of an in-stream error event); Code and Message
 // are the upstream's own (DashScope "Throttling.RateQuota", OpenAI "insufficient_quota", ...).
-type UpstreamError struct {
+type Error struct {
 	Provider  string
 	Status    int
 	Code      string
@@ -40,7 +40,7 @@ type UpstreamError struct {
 	RequestID string
 }
 
-func (e *UpstreamError) Error() string {
+func (e *Error) Error() string {
 	s := fmt.Sprintf("%s: upstream error %d %s", e.Provider, e.Status, e.Code)
 	if e.Type != "" && e.Type != e.Code {
 		s += " (" + e.Type + ")"
@@ -58,7 +58,7 @@ func (e *UpstreamError) Error() string {
 // same for DashScope's native codes and OpenAI-style codes, so a route can fall back from one
 // protocol to the other and the client sees the same outcome. The upstream message reaches the
 // client only for request errors (4xx that the caller can fix), and then sanitized.
-func Map(e *UpstreamError) *apierr.Error {
+func Map(e *Error) *apierr.Error {
 	code := e.Code
 	lc := strings.ToLower(code)
 	lt := strings.ToLower(e.Type)
