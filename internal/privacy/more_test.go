@@ -280,3 +280,28 @@ func TestProtectBadInput(t *testing.T) {
 		t.Errorf("receipt %v; round trip failed", rc)
 	}
 }
+
+func TestMask(t *testing.T) {
+	tests := []struct {
+		typ      Type
+		in, want string
+	}{
+		{Phone, "138-1234-5678", "138-****-5678"},
+		{BankCard, "6222 0210 0112 2334 3", "622* **** **** *334 3"},
+		{Name, "欧阳娜娜", "欧阳**"},
+		{Name, "王", "王"},
+		{Address, "北京市朝阳区建国路88号", "北京市朝阳区******"},
+		{Plate, "京A12345", "京A***45"},
+		{IP, "192.168.10.25", "192.168.*.*"},
+		{IP, "fe80::1", "fe80:*"},
+		{Email, "zhang@example.com", "z****@example.com"},
+		{Passport, "E12345678", "E1*****78"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.typ)+" "+tt.in, func(t *testing.T) {
+			if got := mask(tt.typ, tt.in); got != tt.want {
+				t.Errorf("mask(%s, %q) = %q, want %q", tt.typ, tt.in, got, tt.want)
+			}
+		})
+	}
+}
