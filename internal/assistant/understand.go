@@ -103,7 +103,7 @@ func (h *Handler) followUp(t *turn, p *pending, reply string) (*fastResult, bool
 			return nil, false
 		}
 	}
-	text := p.Text[:p.At] + p.Sep + r + p.Text[p.At:]
+	text := strings.TrimSpace(p.Text[:p.At] + p.Sep + r + p.Sep + p.Text[p.At:])
 	if p.Need == "text" {
 		text = p.Text[:p.At] + p.Sep + r
 	}

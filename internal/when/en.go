@@ -43,11 +43,15 @@ type tokEN struct {
 // tokenizeEN splits s into lower-case words and numbers, keeping their byte offsets.
 // "7am" gives "7" "am"; "7:30" stays one token; "a.m." becomes "am".
 func tokenizeEN(s string) []tokEN {
-	ls := strings.ToLower(s)
-	ls = strings.NewReplacer("a.m.", "am  ", "p.m.", "pm  ").Replace(ls)
-	if len(ls) != len(s) {
-		ls = strings.ToLower(s) // ToLower changed lengths (non-ASCII); skip the replacer
+	// ASCII-only lower-casing keeps byte offsets equal to s's (strings.ToLower does not
+	// for invalid UTF-8 or some non-ASCII letters); tokens are ASCII anyway.
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
 	}
+	ls := strings.NewReplacer("a.m.", "am  ", "p.m.", "pm  ").Replace(string(b))
 	var toks []tokEN
 	kind := func(c byte) int {
 		switch {
