@@ -78,7 +78,7 @@ func (c *complaints) file(w http.ResponseWriter, r *http.Request, ex *server.Exc
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, viewOf(got, c.contacts[ex.Region], false))
+	return server.WriteJSON(w, http.StatusCreated, viewOf(got, c.contacts[ex.Region], false))
 }
 
 func (c *complaints) get(w http.ResponseWriter, r *http.Request, ex *server.Exchange) error {
@@ -91,7 +91,7 @@ func (c *complaints) get(w http.ResponseWriter, r *http.Request, ex *server.Exch
 		// can tell: a CN complaint is not readable through an EU or US endpoint.
 		return apierr.New(http.StatusNotFound, apierr.TypeNotFound, "complaint_not_found", "No complaint with that id.")
 	}
-	return writeJSON(w, http.StatusOK, viewOf(got, c.contacts[ex.Region], false))
+	return server.WriteJSON(w, http.StatusOK, viewOf(got, c.contacts[ex.Region], false))
 }
 
 // admin wraps an admin handler with the admin token check and the error writer.
@@ -136,7 +136,7 @@ func (c *complaints) adminGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewOf(got, c.contacts[got.Region], true))
+	return server.WriteJSON(w, http.StatusOK, viewOf(got, c.contacts[got.Region], true))
 }
 
 func (c *complaints) adminTransition(w http.ResponseWriter, r *http.Request) error {
@@ -160,16 +160,5 @@ func (c *complaints) adminTransition(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, viewOf(got, c.contacts[got.Region], true))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
-	return nil
+	return server.WriteJSON(w, http.StatusOK, viewOf(got, c.contacts[got.Region], true))
 }

@@ -223,7 +223,7 @@ func (im *images) generate(w http.ResponseWriter, r *http.Request, ex *server.Ex
 		ex.Status = 0
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return server.WriteJSON(w, http.StatusOK, out)
 }
 
 // labelImage serves POST /v1/labels/image: the body is a PNG or JPEG; the answer is the same

@@ -339,7 +339,9 @@ var (
 	_ chat.Stream = (*upstreamBlock)(nil)
 )
 
-func writeJSON(w http.ResponseWriter, status int, v any) error {
+// WriteJSON sends v as a JSON response with status. Handlers mounted through Options.Routes
+// use it for their answers.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -355,7 +355,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request, ex *Exchan
 	for _, a := range aliases {
 		list.Data = append(list.Data, model{ID: a, Object: "model", OwnedBy: "qiao:" + ex.Region})
 	}
-	return writeJSON(w, http.StatusOK, list)
+	return WriteJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) handleCompliance(w http.ResponseWriter, r *http.Request, ex *Exchange) error {
@@ -363,7 +363,7 @@ func (s *Server) handleCompliance(w http.ResponseWriter, r *http.Request, ex *Ex
 	if body == nil {
 		body = map[string]any{"region": ex.Region, "filings": []any{}}
 	}
-	return writeJSON(w, http.StatusOK, body)
+	return WriteJSON(w, http.StatusOK, body)
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops accepting,
