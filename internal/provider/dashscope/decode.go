@@ -102,6 +102,11 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 	if w.Output == nil {
 		return nil, false, errors.New("event has neither output nor an error code")
 	}
+	if d.finished {
+		// Nothing follows a finish reason in DashScope's streams; if something does, it is
+		// not part of the answer the finish closed.
+		return nil, false, nil
+	}
 	if w.Usage != nil {
 		d.usage = w.Usage.chat()
 	}

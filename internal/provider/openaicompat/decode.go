@@ -60,6 +60,10 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 			return d.flush(), false, nil
 		}
 	}
+	if d.finished {
+		// After the finish only the usage chunk belongs to the answer (handled above).
+		return nil, false, nil
+	}
 	if c.FinishReason != "" {
 		d.finished = true
 		if !c.Delta.Empty() {
