@@ -73,7 +73,7 @@ var allTargets = []string{targetDirect, targetProxy, targetQiaoCN, targetQiaoMn}
 // defaultPrompt is a realistic short request (≈200 bytes of UTF-8) with a name and a phone
 // number, so the CN profile's privacy stage has real work: it replaces both before the
 // simulator sees them and restores them in the echoed answer.
-const defaultPrompt = "你好，我叫王芳，手机13912345678。请帮我写一段周末计划：周六上午去西湖散步，中午吃杭帮菜，下午去博物馆。"
+const defaultPrompt = "你好，我叫王芳，手机13912345678。请帮我写一段周末计划：周六上午去西湖散步，中午吃杭帮菜，下午去浙江省博物馆，晚上早点回家休息，谢谢。"
 
 type options struct {
 	qiao          string
