@@ -189,6 +189,8 @@ func formatNum(v float64) string {
 var zhCalcOps = strings.NewReplacer("加上", "+", "加", "+", "减去", "-", "减", "-", "乘以", "*", "乘", "*", "除以", "/",
 	"×", "*", "÷", "/", "（", "(", "）", ")", "的平方根", "√", "开根号", "√", "根号", "√", "的平方", "^2", "的立方", "^3", "x", "*", "X", "*", "＋", "+", "－", "-", "=", "")
 
+var zhPower = regexp.MustCompile(`的([0-9一二三四五六七八九十两]+)次方`)
+
 var zhCalcFrame = regexp.MustCompile(`^(计算一下|计算|算一下|算算|算)?(.+?)(等于多少|等于几|是多少|是几|得多少|得几|等于|多少)?$`)
 
 // zhNumbersToDigits rewrites Chinese numerals as digits ("三点五" → "3.5").
@@ -239,7 +241,7 @@ func (u *understander) zhCalc(s string) *fastResult {
 	}
 	e := m[2]
 	// "2的10次方"
-	e = regexp.MustCompile(`的([0-9一二三四五六七八九十两]+)次方`).ReplaceAllString(e, "^$1")
+	e = zhPower.ReplaceAllString(e, "^$1")
 	e = zhCalcOps.Replace(zhNumbersToDigits(e))
 	return u.calcResult(e)
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // BenchmarkFastPath measures understanding one utterance of the labelled set that the
-// fast path answers (validation excluded). It reports the p99 over the set's utterances,
-// each timed over many runs, as p99-ns.
+// fast path answers (validation excluded); ns/op is the mean per utterance. It also
+// reports p99-ns and max-ns: the 99th percentile and maximum, over the utterances, of each
+// utterance's median time (the median filters out scheduler and GC noise on a shared
+// machine; the percentile then shows the slowest phrasings).
 func BenchmarkFastPath(b *testing.B) {
 	h := newTestHandler(b)
 	var turns []*turn
@@ -22,23 +24,30 @@ func BenchmarkFastPath(b *testing.B) {
 		}
 		turns = append(turns, tr)
 	}
-	per := make([]time.Duration, len(turns))
+	samples := make([][]time.Duration, len(turns))
+	for k := range samples {
+		samples[k] = make([]time.Duration, 0, b.N/len(turns)+1)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % len(turns)
 		start := time.Now()
 		h.understand(turns[k], turns[k].req.Utterance)
-		d := time.Since(start)
-		if d > per[k] {
-			per[k] = d // worst run of each utterance
-		}
+		samples[k] = append(samples[k], time.Since(start))
 	}
 	b.StopTimer()
-	if b.N >= len(turns) {
-		sort.Slice(per, func(i, j int) bool { return per[i] < per[j] })
-		b.ReportMetric(float64(per[len(per)*99/100]), "p99-ns")
+	if b.N < 5*len(turns) {
+		return
 	}
+	med := make([]time.Duration, len(turns))
+	for k, s := range samples {
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		med[k] = s[len(s)/2]
+	}
+	sort.Slice(med, func(i, j int) bool { return med[i] < med[j] })
+	b.ReportMetric(float64(med[len(med)*99/100]), "p99-ns")
+	b.ReportMetric(float64(med[len(med)-1]), "max-ns")
 }
 
 // BenchmarkTurnFast measures a whole fast-path turn: validation of the request with eight

@@ -317,6 +317,8 @@ func (u *understander) enAlarm(s string) *fastResult {
 	return &fastResult{intent: IntentSetAlarm, params: params, text: u.word("alarm_set", map[string]string{"when": u.whenText(m)})}
 }
 
+var enContentGuard = regexp.MustCompile(`(?i)\b(if|unless|when i|whenever|and then|cancel|delete|change|move|reschedule|every other|except)\b`)
+
 // enEventRelative finds times relative to the user's day that only the model can place.
 var enEventRelative = regexp.MustCompile(`(?i)\b(after|before|when|once) (work|school|lunch|dinner|breakfast|class|the meeting|my meeting|i get|i arrive|i leave|i wake|i'm|we)\b`)
 
@@ -353,10 +355,10 @@ func (u *understander) enReminder(s string) *fastResult {
 		}
 	}
 	content = strings.Trim(content, " ,.")
-	if enGuard.MatchString(content) && !regexp.MustCompile(`(?i)^(don't forget|not to forget)`).MatchString(content) {
-		if regexp.MustCompile(`(?i)\b(if|unless|when i|whenever|and then|cancel|delete|change|move|reschedule|every other|except)\b`).MatchString(content) {
-			return nil
-		}
+	// Negation inside the content is fine ("not to forget the keys"); conditions and
+	// edits of other items are not.
+	if enContentGuard.MatchString(content) {
+		return nil
 	}
 	if enEventRelative.MatchString(content) {
 		return nil
@@ -475,6 +477,8 @@ func (u *understander) enOpenApp(s string) *fastResult {
 
 var enCalcFrame = regexp.MustCompile(`(?i)^(what is|what's|whats|calculate|compute|how much is|what does|solve|evaluate)?\s*(.+?)\s*(equals?|equal to|=|make)?\??$`)
 
+var enTimesX = regexp.MustCompile(`([0-9])\s*x\s*([0-9])`)
+
 var enCalcOps = strings.NewReplacer(" plus ", "+", " minus ", "-", " times ", "*", " multiplied by ", "*", " divided by ", "/",
 	" over ", "/", " to the power of ", "^", " squared", "^2", " cubed", "^3", "square root of ", "√", "the square root of ", "√",
 	" x ", "*", "×", "*", "÷", "/")
@@ -515,7 +519,7 @@ func (u *understander) enCalc(s string) *fastResult {
 		return nil
 	}
 	e := " " + strings.ToLower(enWordsToDigits(m[2])) + " "
-	e = regexp.MustCompile(`([0-9])\s*x\s*([0-9])`).ReplaceAllString(e, "$1*$2")
+	e = enTimesX.ReplaceAllString(e, "$1*$2")
 	e = strings.TrimSpace(enCalcOps.Replace(e))
 	return u.calcResult(e)
 }

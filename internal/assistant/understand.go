@@ -131,6 +131,12 @@ type understander struct {
 	h   *Handler
 	t   *turn
 	res *when.Resolver
+
+	// The domains of one utterance search the same text for a time; remember the last.
+	memoText string
+	memo     when.Match
+	memoOK   bool
+	memoErr  error
 }
 
 func (u *understander) lang() string { return u.t.lang }
@@ -140,10 +146,19 @@ func (u *understander) word(key string, args map[string]string) string {
 }
 
 func (u *understander) find(s string) (when.Match, bool, error) {
-	if u.t.lang == "zh" {
-		return u.res.FindZH(s, u.t.now)
+	if s == u.memoText && s != "" {
+		return u.memo, u.memoOK, u.memoErr
 	}
-	return u.res.FindEN(s, u.t.now)
+	var m when.Match
+	var ok bool
+	var err error
+	if u.t.lang == "zh" {
+		m, ok, err = u.res.FindZH(s, u.t.now)
+	} else {
+		m, ok, err = u.res.FindEN(s, u.t.now)
+	}
+	u.memoText, u.memo, u.memoOK, u.memoErr = s, m, ok, err
+	return m, ok, err
 }
 
 // clarifyTime turns a time problem into a clarifying question, or reports false when the
