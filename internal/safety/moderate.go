@@ -183,8 +183,8 @@ func (m *modStream) finish(last chat.Chunk) {
 
 // checkBlock turns a lexicon block in either channel into the end of the answer.
 func (m *modStream) checkBlock() bool {
-	for _, ch := range []*channel{&m.content, &m.reasoning} {
-		if h := ch.sc.block; h != nil {
+	for _, sc := range [2]*scanner{m.content.sc, m.reasoning.sc} {
+		if h := sc.block; h != nil {
 			d := Decision{Stage: "output", Source: "lexicon", Rule: h.Rule, Category: h.Category}
 			if m.c.cfg.RecordTerm {
 				d.Term = h.Term

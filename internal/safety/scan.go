@@ -35,6 +35,9 @@ type scanner struct {
 	flags []Hit
 }
 
+// maxFlags bounds the flag hits one scan records.
+const maxFlags = 32
+
 type ringEnt struct {
 	src   int64 // raw offset of the rune this byte came from
 	rn    int64 // normalized rune index (1-based) this byte belongs to
@@ -249,6 +252,11 @@ func (s *scanner) apply(rule int32, src int64, pat int32) {
 	h := Hit{Rule: ri.ID, Action: ri.Action, Category: ri.Category, Offset: src, Term: string(s.patText(pat))}
 	if ri.Action == ActionBlock {
 		s.block = &h
+		return
+	}
+	// Flags are evidence, not decisions: keep the first maxFlags distinct rules so that a
+	// text full of flagged terms costs neither quadratic time nor unbounded memory.
+	if len(s.flags) >= maxFlags {
 		return
 	}
 	for _, f := range s.flags {
