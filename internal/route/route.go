@@ -203,8 +203,9 @@ func (r *Router) Chat(ctx context.Context, region string, req *chat.Request) (ch
 			lastErr = err
 			failures = append(failures, t.String()+": "+publicMessage(err))
 		default:
-			// Not a provider-health problem (a 400, a content-filter block, a rejected
-			// credential): the answer is final; another provider would not change it.
+			// Not a provider-health problem (a 400, a content-filter block, a used-up
+			// quota): the answer is final; another provider would not change it. (A rejected
+			// credential is retryable: it is this provider's account that failed.)
 			b.release()
 			return nil, t, err
 		}
