@@ -570,12 +570,8 @@ func (u *understander) enDateQuestion(s string) *fastResult {
 		return u.askDay(m[3], "days_until")
 	}
 	if m := enAskWork.FindStringSubmatch(s); m != nil {
-		r := u.askDay(m[1], "is_workday")
-		if r != nil && strings.Contains(strings.ToLower(m[2]), "off") || r != nil && strings.Contains(strings.ToLower(m[2]), "holiday") {
-			// "is X a day off" asks the opposite question; the answer text says which it is.
-			return r
-		}
-		return r
+		// "is X a day off" asks the opposite question; the answer text says which it is.
+		return u.askDay(m[1], "is_workday")
 	}
 	if m := enAskWork2.FindStringSubmatch(s); m != nil {
 		return u.askDay(m[3], "is_workday")

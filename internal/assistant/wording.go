@@ -74,7 +74,9 @@ func describeTime(t, now time.Time, hasClock bool, lang string) string {
 	case today.AddDays(1):
 		rel = map[string]string{"zh": "明天", "en": "tomorrow"}[lang]
 	case today.AddDays(2):
-		rel = map[string]string{"zh": "后天", "en": ""}[lang]
+		if lang == "zh" {
+			rel = "后天" // English has no single word for it; the date says it
+		}
 	}
 	if lang == "zh" {
 		s := fmt.Sprintf("%d月%d日 %s", int(t.Month()), t.Day(), zhWeekdays[t.Weekday()])
