@@ -307,3 +307,24 @@ func TestBaselinePackStats(t *testing.T) {
 		t.Errorf("version %q", lx.version)
 	}
 }
+
+func TestNormalizeMap(t *testing.T) {
+	s := "Ｂ o\u200bＭ-b 炸藥"
+	norm, off := NormalizeMap(s)
+	if norm != Normalize(s) || len(off) != len(norm)+1 || off[len(norm)] != len(s) {
+		t.Fatalf("norm %q off %v", norm, off)
+	}
+	i := strings.Index(norm, "炸药")
+	if got := s[off[i]:]; got != "炸藥" {
+		t.Fatalf("offset of 炸药 maps to %q", got)
+	}
+	// "b" comes from "Ｂ" at 0; "o" from offset 4, after "Ｂ" (3 bytes) and a space.
+	if off[0] != 0 || off[1] != 4 {
+		t.Fatalf("off[0:2] = %v, want [0 4]", off[:2])
+	}
+	for k := 1; k < len(off); k++ {
+		if off[k] < off[k-1] {
+			t.Fatalf("offsets go backwards at %d: %v", k, off)
+		}
+	}
+}

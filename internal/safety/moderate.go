@@ -274,9 +274,8 @@ func (m *modStream) stop() {
 }
 
 func (m *modStream) reportFlags() {
-	var flags []Hit
-	flags = append(flags, m.content.sc.flags...)
-	flags = append(flags, m.reasoning.sc.flags...)
+	flags := m.c.appendFlags(nil, m.content.sc.flags)
+	flags = m.c.appendFlags(flags, m.reasoning.sc.flags)
 	if len(flags) > 0 {
 		m.c.notify(m.meta, Decision{Action: ActionFlag, Stage: "output", Source: "lexicon", Flags: flags, PackVersion: m.lx.version})
 	}

@@ -218,6 +218,26 @@ func Normalize(s string) string {
 	return string(out)
 }
 
+// NormalizeMap is Normalize with an offset map back to the original: off[i] is the byte
+// offset in s of the rune that normalized byte i came from, and off[len(norm)] == len(s).
+// A match at norm[i:j] covers s[off[i]:end], where end is the offset of the first rune
+// after the one off[j-1] names.
+func NormalizeMap(s string) (norm string, off []int) {
+	normOnce.Do(initNorm)
+	out := make([]byte, 0, len(s))
+	off = make([]int, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		n := len(out)
+		_, out = appendRune(out, r)
+		for k := n; k < len(out); k++ {
+			off = append(off, i)
+		}
+		i += size
+	}
+	return string(out), append(off, len(s))
+}
+
 func isAlnum(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
 }

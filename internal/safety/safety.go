@@ -329,7 +329,7 @@ func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) 
 		sc.reset()
 		sc.feed(text)
 		sc.finish()
-		d.Flags = append(d.Flags, sc.flags...)
+		d.Flags = c.appendFlags(d.Flags, sc.flags)
 		if sc.block != nil {
 			d.Action, d.Source, d.Rule, d.Category = ActionBlock, "lexicon", sc.block.Rule, sc.block.Category
 			if c.cfg.RecordTerm {
@@ -372,6 +372,17 @@ func guardRule(v Verdict) string {
 		return "guard/" + v.Labels[0]
 	}
 	return "guard/unsafe"
+}
+
+// appendFlags copies flag hits, without their terms unless record_term is on.
+func (c *Checker) appendFlags(dst, flags []Hit) []Hit {
+	for _, f := range flags {
+		if !c.cfg.RecordTerm {
+			f.Term = ""
+		}
+		dst = append(dst, f)
+	}
+	return dst
 }
 
 // record counts a block against the key, emits the incident and the decision.

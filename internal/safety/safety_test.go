@@ -317,3 +317,19 @@ func TestDecisionErrWraps(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestCheckInputEnormousAndFlagsWithoutTerms(t *testing.T) {
+	c, _ := newTestChecker(t, nil, Options{})
+	big := strings.Repeat("正常的内容，安眠药 normal text. ", 300000) // ~8 MB, a flag term repeated
+	d, err := c.CheckInput(context.Background(), Meta{}, userReq(big))
+	if err != nil || d.Blocked() {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if len(d.Flags) != 1 || d.Flags[0].Term != "" {
+		t.Fatalf("flags %+v: want one, without its term", d.Flags)
+	}
+	d, _ = c.CheckInput(context.Background(), Meta{}, userReq(big+"炸药"))
+	if !d.Blocked() {
+		t.Fatal("term after 8 MB not found")
+	}
+}

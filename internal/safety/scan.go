@@ -58,13 +58,14 @@ type groupHit struct {
 
 // Hit is one rule that matched.
 type Hit struct {
-	Rule     string
-	Action   Action
-	Category Category
+	Rule     string   `json:"rule"`
+	Action   Action   `json:"action"`
+	Category Category `json:"category,omitempty"`
 	// Offset is the raw byte offset, in the scanned text, where the match begins.
-	Offset int64
-	// Term is the normalized term that completed the match (never the raw text).
-	Term string
+	Offset int64 `json:"-"`
+	// Term is the normalized pack term that completed the match (never the raw text). It
+	// leaves the package only with record_term.
+	Term string `json:"term,omitempty"`
 }
 
 func newScanner(lx *lexicon) *scanner {
