@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
+	"go.yaml.in/yaml/v3"
 )
 
 // memFiles serves pack files from memory and can change them between reloads.
@@ -331,5 +332,49 @@ func TestCheckInputEnormousAndFlagsWithoutTerms(t *testing.T) {
 	d, _ = c.CheckInput(context.Background(), Meta{}, userReq(big+"炸药"))
 	if !d.Blocked() {
 		t.Fatal("term after 8 MB not found")
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	src := `
+packs: [baseline, /etc/qiao/cn.pack]
+input_mode: error
+refusals: {en: "No."}
+output_window: 32
+fail_open: false
+reload_interval: 30s
+guard:
+  base_url: http://guard:8000/v1
+  model: Qwen/Qwen3Guard-Gen-4B
+  format: qwen3guard
+  timeout: 2s
+  input: true
+  output: true
+  output_hold: 120
+offenders: {window: 24h, warn: 3, limit: 10, suspend: 30, suspend_for: 72h}
+`
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	var cfg Config
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Packs: []string{"baseline", "/etc/qiao/cn.pack"}, InputMode: "error", Refusals: map[string]string{"en": "No."},
+		OutputWindow: 32, ReloadInterval: 30 * time.Second,
+		Guard: GuardConfig{BaseURL: "http://guard:8000/v1", Model: "Qwen/Qwen3Guard-Gen-4B", Format: "qwen3guard",
+			Timeout: 2 * time.Second, Input: true, Output: true, OutputHold: 120},
+		Offenders: OffenderConfig{Window: 24 * time.Hour, Warn: 3, Limit: 10, Suspend: 30, SuspendFor: 72 * time.Hour},
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	bad := yaml.NewDecoder(strings.NewReader("output_windw: 3\n"))
+	bad.KnownFields(true)
+	if err := bad.Decode(&Config{}); err == nil {
+		t.Fatal("unknown field accepted")
 	}
 }
