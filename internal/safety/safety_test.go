@@ -83,6 +83,7 @@ func TestConfigValidate(t *testing.T) {
 		{"guard bad format", Config{Guard: GuardConfig{BaseURL: "http://g", Model: "m", Input: true, Format: "x"}}, "guard.format"},
 		{"thresholds out of order", Config{Offenders: OffenderConfig{Warn: 5, Limit: 3}}, "thresholds must grow"},
 		{"empty pack path", Config{Packs: []string{""}}, "packs[0]"},
+		{"eval percent not fraction", Config{Eval: EvalConfig{MinRefusal: ptr(95.0)}}, "eval thresholds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -376,5 +377,18 @@ offenders: {window: 24h, warn: 3, limit: 10, suspend: 30, suspend_for: 72h}
 	bad.KnownFields(true)
 	if err := bad.Decode(&Config{}); err == nil {
 		t.Fatal("unknown field accepted")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestEvalThresholds(t *testing.T) {
+	lo, hi := Config{}.EvalThresholds()
+	if lo != 0.95 || hi != 0.05 {
+		t.Fatalf("defaults %v %v", lo, hi)
+	}
+	lo, hi = Config{Eval: EvalConfig{MinRefusal: ptr(0.9), MaxAnswerRefusal: ptr(0.0)}}.EvalThresholds()
+	if lo != 0.9 || hi != 0 {
+		t.Fatalf("set %v %v", lo, hi)
 	}
 }
