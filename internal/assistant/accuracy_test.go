@@ -19,7 +19,8 @@ type utterance struct {
 	Now     string   `json:"now"`
 	TZ      string   `json:"tz"`
 	Intents []string `json:"intents"`
-	// Set is "holdout" for items written after the rules and never tuned against.
+	// Set is "holdout" or "blind2" for items written after the rules and labelled before
+	// they were first run.
 	Set    string `json:"set"`
 	Expect struct {
 		Path   string         `json:"path"`
@@ -127,7 +128,8 @@ func TestUtteranceAccuracy(t *testing.T) {
 	}
 	var total, intentOK, slotTotal, slotOK, wrongFast int
 	byLang := map[string][2]int{}
-	var hoTotal, hoIntent, hoWrongFast int
+	type subset struct{ total, right, wrongFast int }
+	sets := map[string]*subset{}
 	var misses []string
 	for _, u := range items {
 		total++
@@ -155,13 +157,18 @@ func TestUtteranceAccuracy(t *testing.T) {
 		if p.path == PathFast && (!right || !slotsRight) {
 			wrongFast++
 		}
-		if u.Set == "holdout" {
-			hoTotal++
+		if u.Set != "" {
+			ss := sets[u.Set]
+			if ss == nil {
+				ss = &subset{}
+				sets[u.Set] = ss
+			}
+			ss.total++
 			if right && slotsRight {
-				hoIntent++
+				ss.right++
 			}
 			if p.path == PathFast && (!right || !slotsRight) {
-				hoWrongFast++
+				ss.wrongFast++
 			}
 		}
 		if !right {
@@ -176,9 +183,11 @@ func TestUtteranceAccuracy(t *testing.T) {
 		byLang["zh"][0], byLang["zh"][1], byLang["en"][0], byLang["en"][1])
 	t.Logf("slot exactness: %.2f%% (%d/%d)", 100*slotAcc, slotOK, slotTotal)
 	t.Logf("wrong fast-path answers: %.2f%% (%d/%d)", 100*wrongRate, wrongFast, total)
-	if hoTotal > 0 {
-		t.Logf("held-out subset: %d items, fully right (path, intent and slots) %.2f%%, wrong fast-path answers %.2f%%",
-			hoTotal, 100*float64(hoIntent)/float64(hoTotal), 100*float64(hoWrongFast)/float64(hoTotal))
+	for _, name := range []string{"holdout", "blind2"} {
+		if ss := sets[name]; ss != nil {
+			t.Logf("subset %s: %d items, fully right (path, intent and slots) %.2f%%, wrong fast-path answers %.2f%% (%d)",
+				name, ss.total, 100*float64(ss.right)/float64(ss.total), 100*float64(ss.wrongFast)/float64(ss.total), ss.wrongFast)
+		}
 	}
 	if testing.Verbose() || len(misses) > 0 {
 		t.Logf("misses:\n%s", strings.Join(misses, "\n"))

@@ -189,6 +189,8 @@ func formatNum(v float64) string {
 var zhCalcOps = strings.NewReplacer("加上", "+", "加", "+", "减去", "-", "减", "-", "乘以", "*", "乘", "*", "除以", "/",
 	"×", "*", "÷", "/", "（", "(", "）", ")", "的平方根", "√", "开根号", "√", "根号", "√", "的平方", "^2", "的立方", "^3", "x", "*", "X", "*", "＋", "+", "－", "-", "=", "")
 
+var zhRootOf = regexp.MustCompile(`([0-9.]+)的平方根`)
+
 var zhPower = regexp.MustCompile(`的([0-9一二三四五六七八九十两]+)次方`)
 
 var zhCalcFrame = regexp.MustCompile(`^(计算一下|计算|算一下|算算|算)?(.+?)(等于多少|等于几|是多少|是几|得多少|得几|等于|多少)?$`)
@@ -242,6 +244,7 @@ func (u *understander) zhCalc(s string) *fastResult {
 	e := m[2]
 	// "2的10次方"
 	e = zhPower.ReplaceAllString(e, "^$1")
+	e = zhRootOf.ReplaceAllString(zhNumbersToDigits(e), "√$1") // "100的平方根" → √100
 	e = zhCalcOps.Replace(zhNumbersToDigits(e))
 	return u.calcResult(e)
 }
@@ -320,7 +323,7 @@ func roundSig(v float64, sig int) float64 {
 	return math.Round(v*p) / p
 }
 
-var zhConvertRe = regexp.MustCompile(`^(把)?(-?[0-9.]+)(.{1,6}?)(是|等于|换算成|换成|转换成|转换为|转成|合|折合|有|能换|相当于)(多少|几)(.{1,6})$`)
+var zhConvertRe = regexp.MustCompile(`^(把)?(-?[0-9.]+)(.{1,6}?)(是|等于|换算成|换成|转换成|转换为|转成|合|折合|有|能换|相当于)?(多少|几)(.{1,6})$`)
 var zhConvertRe2 = regexp.MustCompile(`^(把)?(-?[0-9.]+)(.{1,6}?)(换算成|换成|转换成|转换为|转成|折合成|折算成)(.{1,6})$`)
 
 func (u *understander) zhConvert(s string) *fastResult {

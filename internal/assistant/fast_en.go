@@ -42,8 +42,8 @@ func cleanEN(s string) string {
 
 var enPrefixes = []string{"hey qiao", "hi qiao", "ok qiao", "qiao", "hey", "please", "can you please", "could you please",
 	"can you", "could you", "would you", "will you", "would you please", "i want you to", "i'd like you to", "i need you to",
-	"go ahead and", "just", "kindly"}
-var enSuffixes = []string{"please", "for me", "thanks", "thank you", "now", "right now"}
+	"go ahead and", "just", "kindly", "i need", "i want", "i'd like"}
+var enSuffixes = []string{"please", "for me", "thanks", "thank you", "right now", "now"}
 
 var enGuard = regexp.MustCompile(`(?i)\b(don't|do not|never|not|no|if|unless|when i|whenever|then|and then|also|cancel|delete|remove|change|move|reschedule|snooze|stop|why|how do|how can|should|every other|except)\b`)
 
@@ -83,6 +83,7 @@ var (
 	enLevelVb  = regexp.MustCompile(`(?i)^(increase|decrease|raise|lower|reduce|boost) (the |my )?(volume|sound|brightness|screen brightness)( a bit| a little)?$`)
 	enLevelSet = regexp.MustCompile(`(?i)^(set|change|put|turn) (the |my )?(volume|brightness|screen brightness) (to|at) ([0-9]{1,3})( percent|%)?$`)
 	enLevelMax = regexp.MustCompile(`(?i)^(max|maximum|full|min|minimum) (volume|brightness)$`)
+	enLevelTo  = regexp.MustCompile(`(?i)^(set|turn|put) (the |my )?(volume|brightness) (to|at|all the way) (max|maximum|full|min|minimum|the max|the maximum|the minimum)$`)
 	enLoud     = regexp.MustCompile(`(?i)^(louder|quieter|softer|brighter|dimmer|darker|make it louder|make it quieter|make the screen brighter|make the screen dimmer|make the screen darker|turn it up|turn it down|dim the screen|dim the display|brighten the screen|brighten the display)( a bit| a little| please)?$`)
 )
 
@@ -155,6 +156,13 @@ func (u *understander) enSetting(s string) *fastResult {
 			v = "min"
 		}
 		return u.setting(enLevelNoun(m[2]), v)
+	}
+	if m := enLevelTo.FindStringSubmatch(s); m != nil {
+		v := "max"
+		if strings.Contains(strings.ToLower(m[5]), "min") {
+			v = "min"
+		}
+		return u.setting(enLevelNoun(m[3]), v)
 	}
 	if m := enLoud.FindStringSubmatch(s); m != nil {
 		w := strings.ToLower(m[1])
@@ -354,7 +362,7 @@ func (u *understander) enReminder(s string) *fastResult {
 			content, lc = content[:len(content)-len(p)], lc[:len(lc)-len(p)]
 		}
 	}
-	content = strings.Trim(content, " ,.")
+	content = strings.Trim(content, " ,.:;-")
 	// Negation inside the content is fine ("not to forget the keys"); conditions and
 	// edits of other items are not.
 	if enContentGuard.MatchString(content) {
@@ -384,13 +392,14 @@ func (u *understander) enReminder(s string) *fastResult {
 }
 
 var (
-	enEventHead = regexp.MustCompile(`(?i)^(add|create|schedule|put|make|set up|book|new)( an?| the| my)?( new)? (calendar event|event|meeting|appointment|calendar entry)( to my calendar| in my calendar| on my calendar| to the calendar| on the calendar)?( called| titled| named| for| about|:|,)?\s*`)
-	enEventTail = regexp.MustCompile(`(?i)^(add|put|schedule|save) (.+?) (to|on|in|into) (my |the )?calendar$`)
+	enEventHead     = regexp.MustCompile(`(?i)^(add|create|schedule|put|make|set up|book|new)( an?| the| my)?( new)? (calendar event|event|meeting|appointment|calendar entry)( to my calendar| in my calendar| on my calendar| to the calendar| on the calendar)?( called| titled| named| for| about|:|,)?\s*`)
+	enEventSchedule = regexp.MustCompile(`(?i)^(schedule|book) ([a-z0-9][a-z0-9 '&:-]{0,40})$`)
+	enEventTail     = regexp.MustCompile(`(?i)^(add|put|schedule|save) (.+?) (to|on|in|into) (my |the )?calendar$`)
 )
 
 func (u *understander) enEvent(s string) *fastResult {
 	ls := strings.ToLower(s)
-	if !strings.Contains(ls, "calendar") && !strings.Contains(ls, "event") && !strings.Contains(ls, "meeting") && !strings.Contains(ls, "appointment") {
+	if !strings.Contains(ls, "calendar") && !strings.Contains(ls, "event") && !strings.Contains(ls, "meeting") && !strings.Contains(ls, "appointment") && !strings.HasPrefix(ls, "schedule ") && !strings.HasPrefix(ls, "book ") {
 		return nil
 	}
 	m, ok, err := u.find(s)
@@ -402,6 +411,8 @@ func (u *understander) enEvent(s string) *fastResult {
 	title, kind := "", ""
 	if mm := enEventTail.FindStringSubmatch(frame); mm != nil {
 		title = mm[2]
+	} else if mm := enEventSchedule.FindStringSubmatch(frame); mm != nil && ok && !enEventHead.MatchString(frame) {
+		title = mm[2] // "schedule team lunch on wednesday at 12:30"
 	} else if mm := enEventHead.FindStringSubmatchIndex(frame); mm != nil {
 		kind = strings.ToLower(frame[mm[8]:mm[9]])
 		title = frame[mm[1]:]

@@ -44,7 +44,7 @@ func cleanZH(s string) string {
 	return s
 }
 
-var zhPrefixes = []string{"小乔小乔", "小乔同学", "小乔", "你好", "嗨", "那个", "请你", "请", "麻烦你", "麻烦", "能不能", "能否", "可不可以", "可以", "你能", "能", "你帮我", "你给我", "帮我", "帮忙", "替我", "我想要", "我想", "我要", "我需要"}
+var zhPrefixes = []string{"小乔小乔", "小乔同学", "小乔", "你好", "早上好", "上午好", "下午好", "晚上好", "早安", "嗨", "那个", "请你", "请", "麻烦你", "麻烦", "能不能", "能否", "可不可以", "可以", "你能", "能", "你帮我", "你给我", "帮我", "帮忙", "替我", "我想要", "我想", "我要", "我需要"}
 var zhPoliteModal = map[string]bool{"能不能": true, "能否": true, "可不可以": true, "可以": true, "你能": true, "能": true, "麻烦你": true, "麻烦": true, "请你": true, "请": true}
 
 var zhSuffixes = []string{"好吗", "好不好", "可以吗", "行吗", "行不行", "谢谢你", "谢谢", "吧", "呀", "啊", "哦", "呢", "啦", "嘛"}
@@ -165,7 +165,7 @@ func (u *understander) zhSetting(s string) *fastResult {
 		return u.setting("volume", "mute")
 	case "取消静音", "关闭静音", "关掉静音":
 		return u.setting("volume", "unmute")
-	case "把声音关掉", "把声音关了", "声音关掉", "关掉声音", "关闭声音", "把声音关闭":
+	case "把声音关掉", "把声音关了", "声音关掉", "关掉声音", "关闭声音", "把声音关闭", "静音模式", "打开静音模式", "开启静音模式":
 		return u.setting("volume", "mute")
 	}
 	if m := zhSwitchA.FindStringSubmatch(s); m != nil {
@@ -257,7 +257,7 @@ func onOff(on bool) string {
 
 // --- timer ---
 
-var zhTimerFrame = regexp.MustCompile(`^(?:给我)?(设置|设定|设|定|来|开始|启动|开|开启|新建|建)?(一个|个|一下)?(的)?(计时器|倒计时|定时器|计时|定时)(一下)?$`)
+var zhTimerFrame = regexp.MustCompile(`^(?:(?:计时器|定时器|倒计时)(?:设置为|设为|设成|定为|设置成|调到|定在)|(?:给我)?(设置|设定|设|定|来|开始|启动|开|开启|新建|建)?(一个|个|一下)?(的)?(计时器|倒计时|定时器|计时|定时)(一下)?)$`)
 
 func (u *understander) zhTimer(s string) *fastResult {
 	if !containsAny(s, "计时", "定时") {
@@ -279,6 +279,7 @@ func (u *understander) zhTimer(s string) *fastResult {
 var (
 	zhCall1 = regexp.MustCompile(`^(给|跟|和)(.{1,30}?)(打|拨|回|打一|打个|拨个|回个|打一个|回一个|打一通|拨一)(个|通)?(电话|过去)$`)
 	zhCall2 = regexp.MustCompile(`^(打电话|打个电话|打一个电话|拨电话|拨个电话|打通电话|致电|打给|拨给|打电话给|打个电话给)(给)?(.{1,30})$`)
+	zhCall4 = regexp.MustCompile(`^(打|拨|拨打)(.{1,30}?)的(电话|手机|号码)$`)
 	zhCall3 = regexp.MustCompile(`^(呼叫|拨打|拨通|拨)(一下)?(.{1,30}?)(的电话|的手机|的号码|电话)?$`)
 	zhMsg1  = regexp.MustCompile(`^(给|跟|和)(.{1,30}?)(发|发送|发一条|发个|发条|发一个|回|回个|回一条)(一条|个|条|一个)?(短信|消息|信息|微信消息|微信|短消息|讯息)([，,:：。\s]*(说|内容是|内容为|告诉他|告诉她|告诉他们)?[，,:：\s]*)(.*)$`)
 	zhMsg2  = regexp.MustCompile(`^(发|发送|发一条|发个|发条)(一条|个|条|一个)?(短信|消息|信息|微信消息|微信)(给|到)(.{1,30}?)(([，,:：。\s]+(说|内容是)?|说|内容是)[，,:：\s]*)(.*)$`)
@@ -319,6 +320,8 @@ func (u *understander) zhCall(s string) *fastResult {
 		name = m[2]
 	} else if m := zhCall2.FindStringSubmatch(s); m != nil {
 		name = m[3]
+	} else if m := zhCall4.FindStringSubmatch(s); m != nil {
+		name = m[2]
 	} else if m := zhCall3.FindStringSubmatch(s); m != nil {
 		name = m[3]
 	} else {
@@ -388,7 +391,7 @@ func (u *understander) zhMessage(s string) *fastResult {
 
 // --- alarms, reminders, events ---
 
-var zhAlarmFrame = regexp.MustCompile(`^((帮忙|给我)?(设置|设定|设|定|订|来|建|加|添加|新建|弄|调|开)?(一下|一个|个|一只)?(的)?(闹钟|闹铃|叫醒我|叫我起床|叫我起来|喊我起床|喊我起来|叫醒|叫我|喊我|起床)(一下|一个)?(起床)?|(闹钟|闹铃)(设|定|设置|设定|调)(在|到|为|成)?)$`)
+var zhAlarmFrame = regexp.MustCompile(`^((帮忙|给我)?(设置|设定|设|定|订|来|建|加|添加|新建|弄|调|开)?(一下|一个|个|一只)?(的)?(闹钟|闹铃|叫醒我|叫我起床|叫我起来|喊我起床|喊我起来|叫醒|叫我|喊我|起床)(一下|一个|一声)?(起床)?|(闹钟|闹铃)(设|定|设置|设定|调)(在|到|为|成)?)$`)
 
 func (u *understander) zhAlarm(s string) *fastResult {
 	if !containsAny(s, "闹钟", "闹铃", "叫我", "喊我", "叫醒", "起床") {

@@ -103,6 +103,9 @@ func (p *enParser) duration() (time.Duration, bool) {
 				p.i++
 			} else if v, ok := p.number(true); ok {
 				n = float64(v)
+				if p.eat("and a half") != "" {
+					n += 0.5 // "2 and a half minutes"
+				}
 			} else {
 				break
 			}
