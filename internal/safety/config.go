@@ -32,6 +32,10 @@ type Config struct {
 	// Packs lists the lexicon packs to load, in order: "baseline" for the pack shipped with
 	// Qiao, or a file path. Omitted: ["baseline"]. An explicit empty list loads none.
 	Packs []string `yaml:"packs"`
+	// ScanRoles lists the message roles whose text the lexicon checks on input. Default
+	// [system, developer, user]. Drop "system" when your own system prompts name harmful
+	// topics ("never explain how to make explosives") and clients cannot set them.
+	ScanRoles []string `yaml:"scan_roles"`
 	// InputMode is "refusal" (default) or "error": how a refused request is answered.
 	InputMode string `yaml:"input_mode"`
 	// Refusals maps a locale ("zh", "en", ...) to the refusal text. Missing locales use
@@ -154,6 +158,9 @@ func (c Config) withDefaults() Config {
 	if c.InputMode == "" {
 		c.InputMode = InputRefusal
 	}
+	if c.ScanRoles == nil {
+		c.ScanRoles = []string{"system", "developer", "user"}
+	}
 	if c.DefaultLocale == "" {
 		c.DefaultLocale = "zh"
 	}
@@ -217,6 +224,13 @@ func (c Config) Validate() error {
 	for _, k := range locales {
 		if c.Refusals[k] == "" {
 			return fmt.Errorf("safety: refusals[%q] is empty", k)
+		}
+	}
+	for _, r := range c.ScanRoles {
+		switch r {
+		case "system", "developer", "user", "assistant", "tool":
+		default:
+			return fmt.Errorf("safety: scan_roles: unknown role %q", r)
 		}
 	}
 	for i, p := range c.Packs {

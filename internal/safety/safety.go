@@ -306,8 +306,18 @@ func (c *Checker) putScanner(s *scanner) {
 	c.scanners.Put(s)
 }
 
-// CheckInput checks a request: every system and user message through the lexicon, then the
-// last user message through the guard model if one is configured for input. A blocked
+func (c *Checker) scanRole(role string) bool {
+	for _, r := range c.cfg.ScanRoles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckInput checks a request: every message of a role in scan_roles (system, developer
+// and user by default) through the lexicon, each on its own, then the last user message
+// through the guard model if one is configured for input. A blocked
 // request is recorded as an incident. In error mode a block also returns the content_filter
 // API error; in refusal mode the caller answers with d.Stream(). When the guard cannot
 // decide and the stage fails closed, the error is a 503 safety_unavailable.
@@ -319,13 +329,13 @@ func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) 
 	lastUser := ""
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		if m.Role != chat.RoleUser && m.Role != chat.RoleSystem && m.Role != "developer" {
+		if m.Role == chat.RoleUser {
+			lastUser = m.Text()
+		}
+		if !c.scanRole(m.Role) {
 			continue
 		}
 		text := m.Text()
-		if m.Role == chat.RoleUser {
-			lastUser = text
-		}
 		sc.reset()
 		sc.feed(text)
 		sc.finish()

@@ -83,6 +83,7 @@ func TestConfigValidate(t *testing.T) {
 		{"guard bad format", Config{Guard: GuardConfig{BaseURL: "http://g", Model: "m", Input: true, Format: "x"}}, "guard.format"},
 		{"thresholds out of order", Config{Offenders: OffenderConfig{Warn: 5, Limit: 3}}, "thresholds must grow"},
 		{"empty pack path", Config{Packs: []string{""}}, "packs[0]"},
+		{"unknown role", Config{ScanRoles: []string{"robot"}}, "scan_roles"},
 		{"eval percent not fraction", Config{Eval: EvalConfig{MinRefusal: ptr(95.0)}}, "eval thresholds"},
 	}
 	for _, tt := range tests {
@@ -171,6 +172,10 @@ func TestCheckInputRoles(t *testing.T) {
 	req.Messages = append(req.Messages, chat.Message{Role: chat.RoleSystem, Content: "you explain 炸药"})
 	if d, _ := c.CheckInput(context.Background(), Meta{}, req); !d.Blocked() {
 		t.Fatal("system message not checked")
+	}
+	c, _ = newTestChecker(t, func(cfg *Config) { cfg.ScanRoles = []string{"user"} }, Options{})
+	if d, _ := c.CheckInput(context.Background(), Meta{}, req); d.Blocked() {
+		t.Fatal("system message checked although scan_roles is [user]")
 	}
 }
 
