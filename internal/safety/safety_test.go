@@ -240,11 +240,21 @@ func TestWatch(t *testing.T) {
 	done := make(chan struct{})
 	go func() { c.Watch(ctx, func(err error) { errs <- err }); close(done) }()
 	files.set("t.pack", "pack t\nversion 3\nterm x block A.1.6 : 新词\n")
+	// Bounded waits so a broken Watch fails the test instead of hanging it.
+	deadline := time.Now().Add(10 * time.Second)
 	for !strings.HasPrefix(c.PackVersion(), "t@3#") {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch never swapped in the changed pack")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	files.set("t.pack", "pack t\nbroken line\n")
-	err := <-errs
+	var err error
+	select {
+	case err = <-errs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch never reported the broken pack")
+	}
 	if !strings.Contains(err.Error(), "t.pack:2:") || !strings.HasPrefix(c.PackVersion(), "t@3#") {
 		t.Fatalf("err %v, version %q", err, c.PackVersion())
 	}
