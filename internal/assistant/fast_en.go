@@ -109,6 +109,9 @@ func enLevelNoun(n string) string {
 }
 
 func (u *understander) enSetting(s string) *fastResult {
+	if !u.declared(IntentChangeSetting) {
+		return nil
+	}
 	ls := strings.ToLower(s)
 	switch ls {
 	case "mute", "mute the phone", "mute my phone", "mute sound", "silence my phone", "silent mode on":
@@ -185,6 +188,9 @@ func (u *understander) enSetting(s string) *fastResult {
 var enTimerFrame = regexp.MustCompile(`(?i)^((set|start|create|make|put on|run)( me)?( an?| the| one)? (timer|countdown)( for)?|(set|start|create|make|put on|run)( me)?( an?| one)?\s+(timer|countdown)|timer( for)?|countdown( for)?|count down( from)?|(set|start|create|make|run)( me)?( an?| one)?)\s*(timer|countdown)?$`)
 
 func (u *understander) enTimer(s string) *fastResult {
+	if !u.declared(IntentSetTimer) {
+		return nil
+	}
 	ls := strings.ToLower(s)
 	if !strings.Contains(ls, "timer") && !strings.Contains(ls, "count") {
 		return nil
@@ -241,6 +247,9 @@ func enContact(c string) (map[string]any, bool) {
 }
 
 func (u *understander) enCall(s string) *fastResult {
+	if !u.declared(IntentCall) {
+		return nil
+	}
 	var name string
 	if m := enCall1.FindStringSubmatch(s); m != nil {
 		name = m[2]
@@ -259,6 +268,9 @@ func (u *understander) enCall(s string) *fastResult {
 }
 
 func (u *understander) enMessage(s string) *fastResult {
+	if !u.declared(IntentSendMessage) {
+		return nil
+	}
 	var name, body, channel string
 	if m := enMsg2.FindStringSubmatch(s); m != nil {
 		channel, name, body = m[2], m[3], m[5]
@@ -302,6 +314,9 @@ func (u *understander) enMessage(s string) *fastResult {
 var enAlarmFrame = regexp.MustCompile(`(?i)^((set|create|make|add|put|schedule|get)( me)?( up)?( an?| the| my| one)?( new)? alarm( clock)?( for| at| on)?( me)?|wake me( up)?( at| on| for)?|alarm( for| at)?|(an? )?alarm( for| at)?)$`)
 
 func (u *understander) enAlarm(s string) *fastResult {
+	if !u.declared(IntentSetAlarm) {
+		return nil
+	}
 	ls := strings.ToLower(s)
 	if !strings.Contains(ls, "alarm") && !strings.Contains(ls, "wake me") {
 		return nil
@@ -335,6 +350,9 @@ var (
 )
 
 func (u *understander) enReminder(s string) *fastResult {
+	if !u.declared(IntentCreateReminder) {
+		return nil
+	}
 	if !strings.Contains(strings.ToLower(s), "remind") {
 		return nil
 	}
@@ -398,6 +416,9 @@ var (
 )
 
 func (u *understander) enEvent(s string) *fastResult {
+	if !u.declared(IntentCreateEvent) {
+		return nil
+	}
 	ls := strings.ToLower(s)
 	if !strings.Contains(ls, "calendar") && !strings.Contains(ls, "event") && !strings.Contains(ls, "meeting") && !strings.Contains(ls, "appointment") && !strings.HasPrefix(ls, "schedule ") && !strings.HasPrefix(ls, "book ") {
 		return nil
@@ -470,6 +491,9 @@ var enOpen = regexp.MustCompile(`(?i)^(open|launch|start|run|open up|fire up|go 
 var enNotApp = regexp.MustCompile(`(?i)\b(doors?|windows?|garage|light|lights|curtains?|tv|television|car|trunk|and|with|for|to|on|in|at|file|link|url|page|website|timer|alarm|reminder|meeting|conversation|countdown|game of|a |an )\b|\.(com|cn|org|net|io)\b`)
 
 func (u *understander) enOpenApp(s string) *fastResult {
+	if !u.declared(IntentOpenApp) {
+		return nil
+	}
 	m := enOpen.FindStringSubmatch(s)
 	if m == nil {
 		return nil

@@ -160,6 +160,9 @@ func (u *understander) setting(setting string, value any) *fastResult {
 }
 
 func (u *understander) zhSetting(s string) *fastResult {
+	if !u.declared(IntentChangeSetting) {
+		return nil
+	}
 	switch s {
 	case "静音", "开启静音", "打开静音", "设为静音", "调成静音", "手机静音":
 		return u.setting("volume", "mute")
@@ -260,6 +263,9 @@ func onOff(on bool) string {
 var zhTimerFrame = regexp.MustCompile(`^(?:(?:计时器|定时器|倒计时)(?:设置为|设为|设成|定为|设置成|调到|定在)|(?:给我)?(设置|设定|设|定|来|开始|启动|开|开启|新建|建)?(一个|个|一下)?(的)?(计时器|倒计时|定时器|计时|定时)(一下)?)$`)
 
 func (u *understander) zhTimer(s string) *fastResult {
+	if !u.declared(IntentSetTimer) {
+		return nil
+	}
 	if !containsAny(s, "计时", "定时") {
 		return nil
 	}
@@ -315,6 +321,9 @@ func zhContact(c string) (map[string]any, bool) {
 }
 
 func (u *understander) zhCall(s string) *fastResult {
+	if !u.declared(IntentCall) {
+		return nil
+	}
 	var name string
 	if m := zhCall1.FindStringSubmatch(s); m != nil {
 		name = m[2]
@@ -346,6 +355,9 @@ func (u *understander) call(p map[string]any) *fastResult {
 }
 
 func (u *understander) zhMessage(s string) *fastResult {
+	if !u.declared(IntentSendMessage) {
+		return nil
+	}
 	var name, body, channel, frame string
 	if m := zhMsg1.FindStringSubmatch(s); m != nil {
 		name, channel, body = m[2], m[5], m[8]
@@ -394,6 +406,9 @@ func (u *understander) zhMessage(s string) *fastResult {
 var zhAlarmFrame = regexp.MustCompile(`^((帮忙|给我)?(设置|设定|设|定|订|来|建|加|添加|新建|弄|调|开)?(一下|一个|个|一只)?(的)?(闹钟|闹铃|叫醒我|叫我起床|叫我起来|喊我起床|喊我起来|叫醒|叫我|喊我|起床)(一下|一个|一声)?(起床)?|(闹钟|闹铃)(设|定|设置|设定|调)(在|到|为|成)?)$`)
 
 func (u *understander) zhAlarm(s string) *fastResult {
+	if !u.declared(IntentSetAlarm) {
+		return nil
+	}
 	if !containsAny(s, "闹钟", "闹铃", "叫我", "喊我", "叫醒", "起床") {
 		return nil
 	}
@@ -427,6 +442,9 @@ var (
 )
 
 func (u *understander) zhReminder(s string) *fastResult {
+	if !u.declared(IntentCreateReminder) {
+		return nil
+	}
 	if !strings.Contains(s, "提醒") {
 		return nil
 	}
@@ -490,6 +508,9 @@ var (
 )
 
 func (u *understander) zhEvent(s string) *fastResult {
+	if !u.declared(IntentCreateEvent) {
+		return nil
+	}
 	if !containsAny(s, "日程", "日历", "会议", "行程", "约会", "事件", "活动", "会") {
 		return nil
 	}
@@ -580,6 +601,9 @@ func (u *understander) event(title, full string, m when.Match) *fastResult {
 var zhOpen = regexp.MustCompile(`^(?:给我)?(打开|启动|开启|运行|进入|开)(一下)?(我的)?(.{1,10}?)(应用|软件|app|App|APP)?$`)
 
 func (u *understander) zhOpenApp(s string) *fastResult {
+	if !u.declared(IntentOpenApp) {
+		return nil
+	}
 	m := zhOpen.FindStringSubmatch(s)
 	if m == nil {
 		return nil

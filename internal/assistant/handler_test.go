@@ -620,3 +620,17 @@ func TestServeTurnMethod(t *testing.T) {
 		t.Fatal("unreachable")
 	}
 }
+
+// No clarifying question for an intent the device cannot perform: the model answers.
+func TestUndeclaredIntentNoClarify(t *testing.T) {
+	h := newTestHandler(t)
+	model := &fakeModel{t: t, chunks: []chat.Chunk{{Delta: chat.Delta{Content: "这台设备不能设置闹钟。"}}}}
+	body := turnBody(t, "设个闹钟", "zh-CN", map[string]any{"intents": catalogIntents([]string{IntentOpenApp})})
+	w, err := serve(t, h, body, Env{Model: model})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := decodeResp(t, w); r.Path != PathModel || r.ExpectFollowUp {
+		t.Errorf("got %+v, want the model path", r)
+	}
+}

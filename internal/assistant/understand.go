@@ -141,6 +141,13 @@ type understander struct {
 
 func (u *understander) lang() string { return u.t.lang }
 
+// declared reports whether the device offers intent. Domains of undeclared intents are
+// skipped, so the fast path neither acts nor asks a clarifying question for them.
+func (u *understander) declared(intent string) bool {
+	_, ok := u.t.schemas[intent]
+	return ok
+}
+
 func (u *understander) word(key string, args map[string]string) string {
 	return u.h.word(key, u.t.lang, args)
 }
