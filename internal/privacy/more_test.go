@@ -305,3 +305,19 @@ func TestMask(t *testing.T) {
 		})
 	}
 }
+
+// TestPlaceholderShapedInputJSONEscaped: a model echoing JSON may decode escapes, so an
+// escaped bracket in a tool result reserves the placeholder too.
+func TestPlaceholderShapedInputJSONEscaped(t *testing.T) {
+	e := cnEngine(t)
+	req := &chat.Request{Messages: []chat.Message{
+		{Role: chat.RoleSystem, Content: "客户电话 13812345678"},
+		{Role: chat.RoleTool, ToolCallID: "c1", Content: `{"note":"\u005bPHONE_1]"}`},
+	}}
+	if _, _, err := e.Protect(req); err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Messages[0].Content; got != "客户电话 [PHONE_2]" {
+		t.Errorf("system content %q, want [PHONE_2]: [PHONE_1] is taken by the tool result", got)
+	}
+}

@@ -46,7 +46,15 @@ func (e *Engine) Protect(req *chat.Request) (v *Vault, rc Receipt, err error) {
 		}
 	}()
 	v = newVault()
-	forEachText(req, func(s *string, _ bool) error { v.reserve(*s); return nil })
+	forEachText(req, func(s *string, isJSON bool) error {
+		v.reserve(*s)
+		if isJSON && strings.IndexByte(*s, '\\') >= 0 {
+			// A model that echoes JSON may decode its escapes: \u005bPHONE_1] can come
+			// back as [PHONE_1], so reserve the decoded strings too.
+			forEachJSONString(*s, v.reserve)
+		}
+		return nil
+	})
 	err = forEachText(req, func(s *string, isJSON bool) error {
 		var out string
 		var err error
@@ -189,6 +197,34 @@ func (e *Engine) protectJSON(v *Vault, s string) (string, error) {
 	}
 	b.WriteString(s[last:])
 	return b.String(), nil
+}
+
+// forEachJSONString calls fn with each decoded string literal of the JSON text s; it does
+// nothing when s is not valid JSON.
+func forEachJSONString(s string, fn func(string)) {
+	if !json.Valid([]byte(s)) {
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '"' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(s) {
+			return
+		}
+		var str string
+		if json.Unmarshal([]byte(s[i:j+1]), &str) == nil {
+			fn(str)
+		}
+		i = j
+	}
 }
 
 func encodeJSONString(s string) string {
