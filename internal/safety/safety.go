@@ -87,7 +87,6 @@ type Decision struct {
 	Standing Standing `json:"standing,omitempty"`
 
 	refusal string
-	mode    string
 }
 
 // Blocked reports whether the decision refuses the text.
@@ -323,7 +322,7 @@ func (c *Checker) scanRole(role string) bool {
 // decide and the stage fails closed, the error is a 503 safety_unavailable.
 func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) (Decision, error) {
 	lx := c.lex.Load()
-	d := Decision{Action: ActionAllow, Stage: "input", PackVersion: lx.version, refusal: c.Refusal(meta.Locale), mode: c.cfg.InputMode}
+	d := Decision{Action: ActionAllow, Stage: "input", PackVersion: lx.version, refusal: c.Refusal(meta.Locale)}
 	sc := c.getScanner(lx)
 	sc.deferCombos = true
 	lastUser := ""
