@@ -634,3 +634,30 @@ func TestUndeclaredIntentNoClarify(t *testing.T) {
 		t.Errorf("got %+v, want the model path", r)
 	}
 }
+
+// One handler serves many turns at once (run with -race).
+func TestConcurrentTurns(t *testing.T) {
+	h := newTestHandler(t)
+	utterances := []struct{ text, locale string }{
+		{"明天早上七点叫我起床", "zh-CN"}, {"明天三点叫我", "zh-CN"}, {"讲个笑话", "zh-CN"},
+		{"set a timer for 10 minutes", "en-US"}, {"tell me a joke", "en-US"}, {"下午", "zh-CN"},
+	}
+	done := make(chan error)
+	for g := 0; g < 6; g++ {
+		go func() {
+			model := &fakeModel{t: t, chunks: []chat.Chunk{{Delta: chat.Delta{Content: "好。"}}}}
+			var err error
+			for i := 0; i < 30 && err == nil; i++ {
+				u := utterances[(g+i)%len(utterances)]
+				r := httptest.NewRequest(http.MethodPost, "/v1/assistant/turns", bytes.NewReader(turnBody(t, u.text, u.locale, map[string]any{"conversation_id": "shared"})))
+				err = h.ServeTurn(httptest.NewRecorder(), r, Env{Model: model, Tenant: "t"})
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 6; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
