@@ -236,7 +236,7 @@ func (h *Handler) turn(ctx context.Context, req *TurnRequest, env Env, onDelta f
 		st.Pending = nil
 	}
 	resp.ConversationID = id
-	st.Messages = append(st.Messages, Turn{Role: chat.RoleUser, Content: req.Utterance}, Turn{Role: chat.RoleAssistant, Content: memoryText(resp)})
+	st.Messages = append(st.Messages, MemoryMessage{Role: chat.RoleUser, Content: req.Utterance}, MemoryMessage{Role: chat.RoleAssistant, Content: memoryText(resp)})
 	if n := h.cfg.MemoryTurns; len(st.Messages) > n {
 		st.Messages = st.Messages[len(st.Messages)-n:]
 	}

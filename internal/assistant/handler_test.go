@@ -538,7 +538,7 @@ func TestMemStoreTTLAndBound(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := &MemStore{Max: 2, Now: func() time.Time { return now }}
 	ctx := context.Background()
-	st := &State{Messages: []Turn{{Role: "user", Content: "hi"}}}
+	st := &State{Messages: []MemoryMessage{{Role: "user", Content: "hi"}}}
 	if err := s.Save(ctx, "a", st, time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -22,12 +22,12 @@ type Memory interface {
 
 // State is what a conversation remembers: recent text turns and a pending question.
 type State struct {
-	Messages []Turn   `json:"messages,omitempty"`
-	Pending  *pending `json:"pending,omitempty"`
+	Messages []MemoryMessage `json:"messages,omitempty"`
+	Pending  *pending        `json:"pending,omitempty"`
 }
 
-// Turn is one remembered message (text only; actions are summarised in the text).
-type Turn struct {
+// MemoryMessage is one remembered message (text only; actions are summarised in the text).
+type MemoryMessage struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
 }

@@ -46,7 +46,7 @@ func TestRedisStore(t *testing.T) {
 	if got, err := s.Load(ctx, "t/none"); err != nil || got != nil {
 		t.Fatalf("missing key: %+v, %v", got, err)
 	}
-	st := &State{Messages: []Turn{{Role: "user", Content: "明天三点叫我"}}, Pending: &pending{Lang: "zh", Text: "明天三点叫我", Need: "ampm"}}
+	st := &State{Messages: []MemoryMessage{{Role: "user", Content: "明天三点叫我"}}, Pending: &pending{Lang: "zh", Text: "明天三点叫我", Need: "ampm"}}
 	if err := s.Save(ctx, "t/c1", st, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
