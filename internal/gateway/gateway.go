@@ -23,6 +23,7 @@ import (
 	"github.com/qiao-gateway/qiao/internal/config"
 	"github.com/qiao-gateway/qiao/internal/label"
 	"github.com/qiao-gateway/qiao/internal/limit"
+	"github.com/qiao-gateway/qiao/internal/privacy"
 	"github.com/qiao-gateway/qiao/internal/route"
 	"github.com/qiao-gateway/qiao/internal/safety"
 	"github.com/qiao-gateway/qiao/internal/server"
@@ -152,6 +153,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		return nil, err
 	}
 	metrics := server.NewMetrics()
+	metrics.Registry.MustRegister(privacy.Collectors()...)
 	regions := make([]route.Region, 0, len(cfg.Regions))
 	for _, name := range sortedKeys(cfg.Regions) {
 		regions = append(regions, routeRegion(cfg, name))

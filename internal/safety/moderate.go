@@ -28,6 +28,7 @@ func (c *Checker) Moderate(ctx context.Context, meta Meta, s chat.Stream, cancel
 		window:  c.cfg.OutputWindow,
 		content: channel{sc: newScanner(lx)}, reasoning: channel{sc: newScanner(lx)},
 	}
+	m.content.sc.deferCombos, m.reasoning.sc.deferCombos = true, true
 	m.useGuard = c.guard != nil && c.cfg.Guard.Output
 	return m
 }

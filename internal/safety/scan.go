@@ -21,8 +21,9 @@ type scanner struct {
 	pending    []match    // matches waiting for the byte after them (word boundary)
 	ghits      []groupHit // recent group hits, for combos
 	// deferCombos waits for the whole window after a combo before deciding it, so an
-	// unless term that follows ("如何…炸药…的历史") counts too. Whole-text scans use it;
-	// streams cannot wait and decide at once.
+	// unless term that follows ("如何…炸药…的历史", "勒索病毒，企业如何防范") counts too.
+	// Whole-text scans and streams both use it: a stream holds the candidate's text back
+	// (holdFrom) until the window has passed, so streamed and whole-text decisions agree.
 	deferCombos bool
 	cands       []candidate
 
@@ -198,6 +199,15 @@ func (s *scanner) rune(r rune, size int) {
 				return
 			}
 		}
+		if i == 0 && len(s.cands) > 0 && s.runes > int64(s.lx.maxPat) {
+			// A deferred combo whose window is behind every term that could still be in
+			// progress cannot be lifted any more: decide it now, so its text is never
+			// released undecided. (settle(-1) would settle everything: hence the guard.)
+			s.settle(s.runes - int64(s.lx.maxPat))
+			if s.block != nil {
+				return
+			}
+		}
 		r := ac.step(s.state, b)
 		s.state = r &^ refOut
 		s.pos++
@@ -324,7 +334,9 @@ func (s *scanner) settle(pos int64) {
 	keep := s.cands[:0]
 	for _, cand := range s.cands {
 		c := &s.lx.combos[cand.combo]
-		if pos >= 0 && pos-cand.end() <= int64(c.window) {
+		// An unless hit starting at pos lies within the window (gap <= window) while
+		// pos-end <= window+1.
+		if pos >= 0 && pos-cand.end() <= int64(c.window)+1 {
 			keep = append(keep, cand)
 			continue
 		}
@@ -336,7 +348,7 @@ func (s *scanner) settle(pos int64) {
 }
 
 // candidate is a combo whose groups all matched, waiting to see whether an unless term
-// follows within the window (whole-text scans only).
+// follows within the window.
 type candidate struct {
 	combo int32
 	pat   int32
@@ -441,6 +453,19 @@ func (s *scanner) holdFrom() int64 {
 	for _, m := range s.pending {
 		if src := s.ring[m.start&s.mask].src; src < h {
 			h = src
+		}
+	}
+	// A combo waiting for its window to pass (an unless term may still lift it) holds
+	// everything from its first term.
+	for i := range s.cands {
+		c := &s.cands[i]
+		if c.h.src < h {
+			h = c.h.src
+		}
+		for _, p := range c.near[:c.n] {
+			if p.src < h {
+				h = p.src
+			}
 		}
 	}
 	// A combo's first term waits while a partner could still follow, so that nothing of
