@@ -20,6 +20,8 @@ type target struct {
 	key   string // bearer token
 	model string // model field of the request body
 	proc  *proc  // the gateway or proxy process; nil for direct
+	// start, if set, starts a fresh process for this target and returns it with its URL.
+	start func() (*proc, string, error)
 	// client and tt are kept for the whole run, so connections opened during warm-up are
 	// reused by the measured phases, as a device fleet's connections would be.
 	client *http.Client
@@ -69,10 +71,14 @@ const maxWorkers = 10000
 
 // attack sends body to t at ph.Rate for dur, checks every answer and aggregates the phase.
 func (t *target) attack(ctx context.Context, ph Phase, dur time.Duration, prompt string) Summary {
-	return t.attackWith(ctx, ph, vegeta.Rate{Freq: ph.Rate, Per: time.Second}, dur, prompt)
+	c := newCollector(ph)
+	t.attackInto(ctx, c, vegeta.Rate{Freq: ph.Rate, Per: time.Second}, dur, prompt)
+	return c.summary()
 }
 
-func (t *target) attackWith(ctx context.Context, ph Phase, pacer vegeta.Pacer, dur time.Duration, prompt string) Summary {
+// attackInto sends one slice of c's phase and adds the outcomes to c.
+func (t *target) attackInto(ctx context.Context, c *collector, pacer vegeta.Pacer, dur time.Duration, prompt string) {
+	ph := c.phase
 	t.tt.reset()
 	atk := vegeta.NewAttacker(vegeta.Client(t.client), vegeta.MaxWorkers(maxWorkers))
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
@@ -80,12 +86,11 @@ func (t *target) attackWith(ctx context.Context, ph Phase, pacer vegeta.Pacer, d
 	model := t.model
 	tgt := vegeta.Target{Method: http.MethodPost, URL: t.url, Body: chatBody(model, prompt, ph.Stream),
 		Header: http.Header{"Authorization": {"Bearer " + t.key}, "Content-Type": {"application/json"}}}
-	c := newCollector(ph)
 	results := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, dur, t.name)
 	for r := range results {
 		c.add(t.check(r, ph.Stream))
 	}
-	return c.summary()
+	c.endSlice()
 }
 
 var loopbackPort = regexp.MustCompile(`127\.0\.0\.1:\d+`)
@@ -119,7 +124,9 @@ func (t *target) check(r *vegeta.Result, stream bool) outcome {
 func (t *target) probe(ctx context.Context, prompt string) error {
 	for _, stream := range []bool{false, true} {
 		ph := Phase{Target: t.name, Stream: stream, Rate: 1}
-		s := t.attackWith(ctx, ph, oncePacer{}, 0, prompt)
+		c := newCollector(ph)
+		t.attackInto(ctx, c, oncePacer{}, 0, prompt)
+		s := c.summary()
 		if s.Requests == 0 {
 			return fmt.Errorf("%s: probe sent nothing", t.name)
 		}

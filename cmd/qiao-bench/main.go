@@ -79,6 +79,8 @@ type options struct {
 	qiao          string
 	rates         []int
 	duration      time.Duration
+	rounds        int
+	fresh         bool
 	warmup        time.Duration
 	pause         time.Duration
 	modes         []bool // stream?
@@ -112,8 +114,10 @@ func (m *Main) ParseFlags(args []string) error {
 	targets := fs.String("targets", strings.Join(allTargets, ","), "targets to measure: "+strings.Join(allTargets, ", "))
 	fs.StringVar(&o.qiao, "qiao", "", "qiao binary to benchmark (default: go build ./cmd/qiao into a temporary directory)")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured phase")
-	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up per target and mode, at the lowest rate, not measured")
-	fs.DurationVar(&o.pause, "pause", 500*time.Millisecond, "pause between phases, so one phase's stragglers do not land in the next")
+	fs.IntVar(&o.rounds, "rounds", 1, "measure each phase in this many slices, the targets taking turns, so bursts of other load hit all targets alike")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up per target, mode and rate, not measured")
+	fs.BoolVar(&o.fresh, "fresh", true, "restart the proxy and the qiao processes before each rate, so peak RSS is that rate's (the -cpuprofile gateway is never restarted)")
+	fs.DurationVar(&o.pause, "pause", 500*time.Millisecond, "pause between phases; after it the run also waits (up to 10 s) until the simulator, proxy and gateways are idle, so one phase's leftover work does not land in the next")
 	fs.StringVar(&o.prompt, "prompt", defaultPrompt, "user message of every request")
 	fs.IntVar(&o.chunkRunes, "chunk-runes", 4, "simulator: runes per streamed delta")
 	fs.DurationVar(&o.chunkDelay, "chunk-delay", 0, "simulator: wait between streamed events (0: as fast as possible)")
@@ -162,6 +166,8 @@ func (m *Main) ParseFlags(args []string) error {
 		return errors.New("-targets: give at least one target")
 	case o.duration <= 0:
 		return errors.New("-duration must be positive")
+	case o.rounds < 1 || o.duration/time.Duration(o.rounds) < 100*time.Millisecond:
+		return errors.New("-rounds must be at least 1, with slices (-duration / -rounds) of at least 100ms")
 	case o.warmup < 0 || o.pause < 0:
 		return errors.New("-warmup and -pause cannot be negative")
 	case strings.TrimSpace(o.prompt) == "":

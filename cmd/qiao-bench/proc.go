@@ -230,6 +230,18 @@ func (s *procSet) add(p *proc) {
 	s.mu.Unlock()
 }
 
+// remove forgets p (already stopped).
+func (s *procSet) remove(p *proc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.procs {
+		if q == p {
+			s.procs = append(s.procs[:i], s.procs[i+1:]...)
+			return
+		}
+	}
+}
+
 func (s *procSet) stopAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,4 +285,35 @@ func cpuTime(pid int) (time.Duration, error) {
 		return 0, err
 	}
 	return statCPU(b)
+}
+
+// settle waits until every process is nearly idle (under 10% of a core over 200 ms), or
+// maxWait passes. A phase that overloaded a gateway leaves work behind — queued audit
+// records, garbage — that would otherwise be billed to the next phase.
+func (s *procSet) settle(ctx context.Context, maxWait time.Duration) {
+	const window, idle = 200 * time.Millisecond, 20 * time.Millisecond
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	deadline := time.Now().Add(maxWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		before := make([]time.Duration, len(procs))
+		for i, p := range procs {
+			before[i], _ = cpuTime(p.pid())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(window):
+		}
+		busy := false
+		for i, p := range procs {
+			if after, err := cpuTime(p.pid()); err == nil && after-before[i] > idle {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+	}
 }

@@ -62,8 +62,12 @@ func (r *report) markdown() string {
 	w("- Command: `go run ./cmd/qiao-bench %s`\n", strings.Join(quoteArgs(r.Args), " "))
 	w("- Machine: %d CPUs, %s; load average %s at start, %s at end (the CPUs are shared with other work: see the notes above).\n",
 		r.CPUs, r.GoVersion, r.LoadStart, r.LoadEnd)
-	w("- Workload: one user message of %d bytes; %s per phase at a fixed arrival rate after %s of warm-up per target and mode; whole run %s.\n",
-		r.PromptBytes, o.duration, o.warmup, r.Elapsed.Round(time.Second))
+	slices := ""
+	if o.rounds > 1 {
+		slices = fmt.Sprintf(" (in %d slices of %s, the targets taking turns)", o.rounds, o.duration/time.Duration(o.rounds))
+	}
+	w("- Workload: one user message of %d bytes; %s per phase%s at a fixed arrival rate after %s of warm-up per target and mode; whole run %s.\n",
+		r.PromptBytes, o.duration, slices, o.warmup, r.Elapsed.Round(time.Second))
 	if r.ProfileNote != "" {
 		w("- Profile: %s\n", r.ProfileNote)
 	}

@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Run sets up the simulator, the proxy and the gateways, measures every phase and writes
@@ -48,25 +49,43 @@ func (m *Main) Run(ctx context.Context) error {
 	loadStart := readLoadavg()
 	var results []Summary
 	for _, stream := range o.modes {
-		for _, t := range targets {
-			if o.warmup > 0 {
-				ph := Phase{Target: t.name, Stream: stream, Rate: slices.Min(o.rates)}
-				s := t.attack(ctx, ph, o.warmup, o.prompt)
-				m.logf("warm-up %-10s %-9s %5d/s: %d requests, %d errors", t.name, ph.Mode(), ph.Rate, s.Requests, s.Errors)
-			}
-		}
 		for _, rate := range o.rates {
 			for _, t := range targets {
-				if err := ctx.Err(); err != nil {
-					return fmt.Errorf("stopped: %w", err)
+				if o.fresh && t.start != nil {
+					if err := env.restart(t); err != nil {
+						return err
+					}
 				}
-				s, err := env.measure(ctx, t, Phase{Target: t.name, Stream: stream, Rate: rate})
-				if err != nil {
-					return err
+				if o.warmup > 0 {
+					ph := Phase{Target: t.name, Stream: stream, Rate: rate}
+					s := t.attack(ctx, ph, o.warmup, o.prompt)
+					m.logf("warm-up %-10s %-9s %5d/s: %d requests, %d errors", t.name, ph.Mode(), ph.Rate, s.Requests, s.Errors)
 				}
+			}
+			procs.settle(ctx, 10*time.Second)
+			// Each phase is measured in o.rounds slices, the targets taking turns, so a burst
+			// of other load on the machine hits all of them rather than one.
+			phases := make([]*phaseMeasure, len(targets))
+			for i, t := range targets {
+				phases[i] = &phaseMeasure{c: newCollector(Phase{Target: t.name, Stream: stream, Rate: rate})}
+			}
+			slice := o.duration / time.Duration(o.rounds)
+			for round := 0; round < o.rounds; round++ {
+				for i, t := range targets {
+					if err := ctx.Err(); err != nil {
+						return fmt.Errorf("stopped: %w", err)
+					}
+					if err := env.measure(ctx, t, phases[i], slice); err != nil {
+						return err
+					}
+					sleepCtx(ctx, o.pause)
+					procs.settle(ctx, 10*time.Second)
+				}
+			}
+			for _, p := range phases {
+				s := p.summary()
 				results = append(results, s)
 				m.logf("%s", progressLine(s))
-				sleepCtx(ctx, o.pause)
 			}
 		}
 	}
@@ -143,14 +162,22 @@ func (e *runEnv) setUp(ctx context.Context) ([]*target, error) {
 				return nil, err
 			}
 			origin.Path = ""
-			cmd := exec.Command(e.Self, "-target", origin.String())
-			cmd.Env = childEnv(roleEnv+"=proxy", o.gatewayProcs)
-			p, u, _, err := startProc(cmd, e.dir, name, true, readyTimeout)
+			start := func() (*proc, string, error) {
+				cmd := exec.Command(e.Self, "-target", origin.String())
+				cmd.Env = childEnv(roleEnv+"=proxy", o.gatewayProcs)
+				p, u, _, err := startProc(cmd, e.dir, name, true, readyTimeout)
+				if err != nil {
+					return nil, "", err
+				}
+				e.procs.add(p)
+				return p, u + "/v1/chat/completions", nil
+			}
+			p, u, err := start()
 			if err != nil {
 				return nil, err
 			}
-			e.procs.add(p)
-			t = newTarget(name, u+"/v1/chat/completions", e.simKey, upstreamModel, p)
+			t = newTarget(name, u, e.simKey, upstreamModel, p)
+			t.start = start
 		case targetQiaoCN, targetQiaoMn:
 			profile := profileCN
 			if name == targetQiaoMn {
@@ -227,17 +254,27 @@ func (e *runEnv) startQiao(ctx context.Context, qiao, name, profile string) (*ta
 	if key == "" {
 		return nil, fmt.Errorf("%s: qiao keys create printed no key", name)
 	}
-	serve := exec.Command(qiao, "serve", "--config", cfgPath)
-	serve.Env = env
-	p, _, _, err := startProc(serve, e.dir, name, false, 0)
+	url := "http://" + addr + "/v1/chat/completions"
+	start := func() (*proc, string, error) {
+		serve := exec.Command(qiao, "serve", "--config", cfgPath)
+		serve.Env = env
+		p, _, _, err := startProc(serve, e.dir, name, false, 0)
+		if err != nil {
+			return nil, "", err
+		}
+		e.procs.add(p)
+		if err := waitHealthy(ctx, p, "http://"+addr+"/healthz", readyTimeout); err != nil {
+			return nil, "", err
+		}
+		return p, url, nil
+	}
+	p, _, err := start()
 	if err != nil {
 		return nil, err
 	}
-	e.procs.add(p)
-	if err := waitHealthy(ctx, p, "http://"+addr+"/healthz", readyTimeout); err != nil {
-		return nil, err
-	}
-	return newTarget(name, "http://"+addr+"/v1/chat/completions", key, "chat", p), nil
+	t := newTarget(name, url, key, "chat", p)
+	t.start = start
+	return t, nil
 }
 
 // startInProcessGateway runs the gateway inside a child of this binary with a CPU profile.
@@ -265,30 +302,64 @@ func (e *runEnv) startInProcessGateway(ctx context.Context, name, profile string
 	return newTarget(name, u+"/v1/chat/completions", extra[0], "chat", p), nil
 }
 
-// measure runs one phase against t, with the process's RSS high-water mark reset before it
-// and read after it.
-func (e *runEnv) measure(ctx context.Context, t *target, ph Phase) (Summary, error) {
+// restart replaces t's process with a fresh one, so each phase's peak RSS is that phase's,
+// not memory a busier earlier phase left behind (the Go runtime returns freed memory to the
+// system only gradually).
+func (e *runEnv) restart(t *target) error {
+	old := t.proc
+	old.stop()
+	e.procs.remove(old)
+	p, u, err := t.start()
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", t.name, err)
+	}
+	t.proc, t.url = p, u
+	// Pooled connections went to the old process; POSTs are not retried on them.
+	t.client.CloseIdleConnections()
+	return nil
+}
+
+// phaseMeasure accumulates one phase over its slices.
+type phaseMeasure struct {
+	c          *collector
+	peakRSS    int64
+	sinceStart bool
+	cpu        time.Duration
+}
+
+func (p *phaseMeasure) summary() Summary {
+	s := p.c.summary()
+	s.PeakRSS, s.RSSSinceStart, s.CPU = p.peakRSS, p.sinceStart, p.cpu
+	return s
+}
+
+// measure runs one slice of a phase against t, with the process's RSS high-water mark reset
+// before it and read after it.
+func (e *runEnv) measure(ctx context.Context, t *target, p *phaseMeasure, dur time.Duration) error {
 	var resetErr, cpuErr error
 	var cpu0 time.Duration
 	if t.proc != nil {
 		resetErr = resetPeakRSS(t.proc.pid())
 		cpu0, cpuErr = cpuTime(t.proc.pid())
 	}
-	s := t.attack(ctx, ph, e.opts.duration, e.opts.prompt)
-	if t.proc != nil {
-		if t.proc.exited() {
-			return s, fmt.Errorf("%s exited during %s at %d/s: %v; its log:\n%s", t.name, ph.Mode(), ph.Rate, t.proc.err, t.proc.logTail())
-		}
-		rss, err := peakRSS(t.proc.pid())
-		if err != nil {
-			return s, fmt.Errorf("%s: read peak RSS: %w", t.name, err)
-		}
-		s.PeakRSS, s.RSSSinceStart = rss, resetErr != nil
-		if cpu1, err := cpuTime(t.proc.pid()); err == nil && cpuErr == nil {
-			s.CPU = cpu1 - cpu0
-		}
+	t.attackInto(ctx, p.c, vegeta.Rate{Freq: p.c.phase.Rate, Per: time.Second}, dur, e.opts.prompt)
+	if t.proc == nil {
+		return nil
 	}
-	return s, nil
+	ph := p.c.phase
+	if t.proc.exited() {
+		return fmt.Errorf("%s exited during %s at %d/s: %v; its log:\n%s", t.name, ph.Mode(), ph.Rate, t.proc.err, t.proc.logTail())
+	}
+	rss, err := peakRSS(t.proc.pid())
+	if err != nil {
+		return fmt.Errorf("%s: read peak RSS: %w", t.name, err)
+	}
+	p.peakRSS = max(p.peakRSS, rss)
+	p.sinceStart = p.sinceStart || resetErr != nil
+	if cpu1, err := cpuTime(t.proc.pid()); err == nil && cpuErr == nil {
+		p.cpu += cpu1 - cpu0
+	}
+	return nil
 }
 
 func progressLine(s Summary) string {

@@ -82,8 +82,13 @@ type collector struct {
 	ttft        []time.Duration
 	errors      int
 	kinds       map[string]int
-	first, last time.Time
 	n           int
+	// The current slice's first and last send, and the closed slices' totals: a phase may
+	// be measured in several slices (rounds), and the gaps between them are not sending time.
+	first, last time.Time
+	sliceN      int
+	intervals   int
+	span        time.Duration
 }
 
 func newCollector(p Phase) *collector {
@@ -100,6 +105,7 @@ type outcome struct {
 
 func (c *collector) add(o outcome) {
 	c.n++
+	c.sliceN++
 	if c.first.IsZero() || o.Sent.Before(c.first) {
 		c.first = o.Sent
 	}
@@ -117,15 +123,25 @@ func (c *collector) add(o outcome) {
 	}
 }
 
+// endSlice closes the current slice of sends.
+func (c *collector) endSlice() {
+	if c.sliceN > 1 {
+		// n sends span n-1 intervals.
+		c.intervals += c.sliceN - 1
+		c.span += c.last.Sub(c.first)
+	}
+	c.first, c.last, c.sliceN = time.Time{}, time.Time{}, 0
+}
+
 func (c *collector) summary() Summary {
+	c.endSlice()
 	s := Summary{Phase: c.phase, Requests: c.n, Errors: c.errors, ErrorKinds: c.kinds,
 		Latency: quantiles(c.latency)}
 	if c.phase.Stream {
 		s.TTFT = quantiles(c.ttft)
 	}
-	if span := c.last.Sub(c.first); c.n > 1 && span > 0 {
-		// n sends span n-1 intervals.
-		s.Achieved = float64(c.n-1) / span.Seconds()
+	if c.span > 0 {
+		s.Achieved = float64(c.intervals) / c.span.Seconds()
 	}
 	return s
 }

@@ -95,3 +95,21 @@ func TestTopErrors(t *testing.T) {
 		t.Errorf("topErrors (-want +got):\n%s", diff)
 	}
 }
+
+// TestCollectorSlices checks that the pause between two slices of a phase does not count as
+// sending time: two slices at 10/s, an hour apart, still achieved 10/s.
+func TestCollectorSlices(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	c := newCollector(Phase{Target: "proxy", Rate: 10})
+	for slice := 0; slice < 2; slice++ {
+		start := t0.Add(time.Duration(slice) * time.Hour)
+		for i := 0; i < 5; i++ {
+			c.add(outcome{Sent: start.Add(time.Duration(i) * 100 * time.Millisecond), Latency: ms(1)})
+		}
+		c.endSlice()
+	}
+	s := c.summary()
+	if s.Requests != 10 || s.Achieved < 9.99 || s.Achieved > 10.01 {
+		t.Errorf("requests %d, achieved %.3f/s; want 10 and 10/s", s.Requests, s.Achieved)
+	}
+}
