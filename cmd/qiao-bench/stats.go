@@ -77,12 +77,12 @@ type Summary struct {
 
 // collector aggregates the outcomes of one phase as they arrive.
 type collector struct {
-	phase       Phase
-	latency     []time.Duration
-	ttft        []time.Duration
-	errors      int
-	kinds       map[string]int
-	n           int
+	phase   Phase
+	latency []time.Duration
+	ttft    []time.Duration
+	errors  int
+	kinds   map[string]int
+	n       int
 	// The current slice's first and last send, and the closed slices' totals: a phase may
 	// be measured in several slices (rounds), and the gaps between them are not sending time.
 	first, last time.Time
