@@ -228,7 +228,8 @@ func (im *images) generate(w http.ResponseWriter, r *http.Request, ex *server.Ex
 
 // labelImage serves POST /v1/labels/image: the body is a PNG or JPEG; the answer is the same
 // image labelled with the region's implicit label (XMP) and, unless ?visible=false, the
-// visible mark. The implicit label is also returned in the X-Qiao-AIGC header.
+// visible mark at ?corner= (bottom-right by default). The implicit label is also returned in
+// the X-Qiao-AIGC header.
 func (im *images) labelImage(w http.ResponseWriter, r *http.Request, ex *server.Exchange) error {
 	lab := im.labelers[ex.Region]
 	if lab == nil {
@@ -250,7 +251,11 @@ func (im *images) labelImage(w http.ResponseWriter, r *http.Request, ex *server.
 			return apierr.BadRequest("invalid_value", "visible must be true or false").WithParam("visible")
 		}
 	}
-	out, imp, err := lab.LabelImage(data, label.ImageOptions{Visible: visible, MaxBytes: im.maxBytes})
+	corner, err := label.ParseCorner(r.URL.Query().Get("corner"))
+	if err != nil {
+		return apierr.BadRequest("invalid_value", err.Error()).WithParam("corner")
+	}
+	out, imp, err := lab.LabelImage(data, label.ImageOptions{Visible: visible, Corner: corner, MaxBytes: im.maxBytes})
 	if err != nil {
 		return err
 	}
