@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -82,5 +84,26 @@ func TestE2EAssistantModelPathToolCall(t *testing.T) {
 	e.call("POST", "/v1/assistant/turns", e.keys["CN"], turnBody("给我讲讲长城的历史", "zh-CN"), &q)
 	if q.Path != "model" || len(q.Label) == 0 || !strings.Contains(q.DisplayText, "长城") {
 		t.Errorf("model answer %+v", q)
+	}
+}
+
+func TestE2EAssistantStreamingTurn(t *testing.T) {
+	e := startE2E(t)
+	body := strings.Replace(turnBody("给我讲讲长城的历史", "zh-CN"), `"utterance"`, `"stream":true,"utterance"`, 1)
+	req, _ := http.NewRequest("POST", e.base+"/v1/assistant/turns", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.keys["CN"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	if resp.Header.Get("Content-Type") != "text/event-stream" || strings.Count(text, "event: delta") < 2 || !strings.Contains(text, "event: turn") {
+		t.Fatalf("%s\n%s", resp.Header.Get("Content-Type"), text)
+	}
+	last := text[strings.LastIndex(text, "event: turn"):]
+	if !strings.Contains(last, `"path":"model"`) || !strings.Contains(last, `"label"`) {
+		t.Errorf("final turn event: %s", last)
 	}
 }

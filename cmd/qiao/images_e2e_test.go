@@ -146,3 +146,43 @@ func TestE2ETextLabelVerifies(t *testing.T) {
 		t.Errorf("tampered label accepted: %v %s", err, buf.String())
 	}
 }
+
+func TestLabelImageCommand(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.png"), filepath.Join(dir, "out.png")
+	os.WriteFile(in, sim.Picture("cli", 0, 400, 300), 0o600)
+	env := map[string]string{"QIAO_LABEL_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	run := func(args ...string) (string, error) {
+		var stdout bytes.Buffer
+		m := &Main{Stdout: &stdout, Stderr: &bytes.Buffer{}, Getenv: func(k string) string { return env[k] }}
+		err := m.ParseFlags(args)
+		if err == nil {
+			err = m.Run(context.Background())
+		}
+		m.Close()
+		return stdout.String(), err
+	}
+	if _, err := run("label", "image", "--data", dir, in, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := run("label", "verify", "--data", dir, out)
+	if err != nil || !strings.Contains(got, "OK   image") {
+		t.Fatalf("verify: %v %s", err, got)
+	}
+	imp, _ := label.ReadImageLabel(mustRead(t, out))
+	exiftoolHasLabel(t, out, imp.ProduceID)
+	// Another key does not verify it.
+	env["QIAO_LABEL_KEY"] = "HwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	if got, err := run("label", "verify", "--data", dir, out); err == nil || !strings.Contains(got, "FAIL") {
+		t.Errorf("verified with the wrong key: %v %s", err, got)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
