@@ -66,7 +66,7 @@ func (r *report) markdown() string {
 	if o.rounds > 1 {
 		slices = fmt.Sprintf(" (in %d slices of %s, the targets taking turns)", o.rounds, o.duration/time.Duration(o.rounds))
 	}
-	w("- Workload: one user message of %d bytes; %s per phase%s at a fixed arrival rate after %s of warm-up per target and mode; whole run %s.\n",
+	w("- Workload: one user message of %d bytes; %s per phase%s at a fixed arrival rate after %s of warm-up per target, mode and rate; whole run %s.\n",
 		r.PromptBytes, o.duration, slices, o.warmup, r.Elapsed.Round(time.Second))
 	if r.ProfileNote != "" {
 		w("- Profile: %s\n", r.ProfileNote)
