@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 // processes, qiao-cn in-process with a CPU profile, qiao-min as the real qiao binary built
 // from this tree, both modes. Every request must succeed and every figure be filled in.
 func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the smoke test builds qiao and runs the whole tool for ~10 s; skipped with -short")
+	}
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "cpu.pprof")
 	out := filepath.Join(dir, "report.md")
