@@ -39,7 +39,11 @@ func openStore(ctx context.Context, cfg *config.File, getenv func(string) string
 		}
 		return db, nil
 	default:
-		db, err := sqlite.Open(cfg.Audit.DataDir)
+		var o sqlite.Options
+		if cfg.Audit.Sync == audit.SyncNormal {
+			o.Pragmas = append(o.Pragmas, "synchronous(NORMAL)")
+		}
+		db, err := sqlite.OpenWith(cfg.Audit.DataDir, o)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: open SQLite store in %s: %w", cfg.Audit.DataDir, err)
 		}

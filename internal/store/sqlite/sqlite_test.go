@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +18,17 @@ import (
 	"github.com/qiao-gateway/qiao/internal/store/storetest"
 )
 
+// openCrash opens the crash child's store; "DIR#normal" selects synchronous=NORMAL (the
+// gateway's default audit.sync), plain "DIR" the package default synchronous=FULL.
+func openCrash(_ context.Context, arg string) (storetest.Store, error) {
+	if dir, ok := strings.CutSuffix(arg, "#normal"); ok {
+		return sqlite.OpenWith(dir, sqlite.Options{Pragmas: []string{"synchronous(NORMAL)"}})
+	}
+	return sqlite.Open(arg)
+}
+
 func TestMain(m *testing.M) {
-	storetest.CrashChild(func(_ context.Context, dir string) (storetest.Store, error) { return sqlite.Open(dir) })
+	storetest.CrashChild(openCrash)
 	os.Exit(m.Run())
 }
 
@@ -59,7 +69,15 @@ func TestContract(t *testing.T) { storetest.Run(t, harness) }
 
 func TestCrashKill9(t *testing.T) {
 	dir := t.TempDir()
-	storetest.Crash(t, func(_ context.Context, dir string) (storetest.Store, error) { return sqlite.Open(dir) }, dir, 3000)
+	storetest.Crash(t, openCrash, dir, 3000)
+}
+
+// TestCrashKill9SyncNormal: with synchronous=NORMAL (no fsync per commit) a record whose
+// Append returned still survives kill -9 of the process: at commit its WAL frames have been
+// written to the operating system.
+func TestCrashKill9SyncNormal(t *testing.T) {
+	dir := t.TempDir()
+	storetest.Crash(t, openCrash, dir+"#normal", 3000)
 }
 
 func TestOpenCreatesDataDir(t *testing.T) {
