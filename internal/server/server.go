@@ -123,7 +123,6 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		setBaseHeaders(w, newRequestID(), "", "")
 		apierr.Write(w, apierr.New(http.StatusNotFound, apierr.TypeNotFound, "unknown_url",
 			fmt.Sprintf("unknown request URL: %s %s", r.Method, r.URL.Path)))
 	})
@@ -143,6 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			apierr.Write(w, apierr.New(http.StatusInternalServerError, apierr.TypeAPI, "internal_error", "internal error"))
 		}
 	}()
+	// Every response carries the three headers; authenticated handlers refine them.
+	setBaseHeaders(w, newRequestID(), "", "")
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -179,8 +180,11 @@ func setBaseHeaders(w http.ResponseWriter, id, region, provider string) {
 // metrics and the one place errors are written.
 func (s *Server) authed(endpoint string, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ex := &Exchange{RequestID: newRequestID(), Start: s.now(), Endpoint: endpoint}
-		setBaseHeaders(w, ex.RequestID, "", "")
+		ex := &Exchange{RequestID: w.Header().Get("X-Request-Id"), Start: s.now(), Endpoint: endpoint}
+		if ex.RequestID == "" {
+			ex.RequestID = newRequestID()
+			setBaseHeaders(w, ex.RequestID, "", "")
+		}
 		s.opts.Metrics.inflight.Inc()
 		defer s.opts.Metrics.inflight.Dec()
 		sw := &statusWriter{ResponseWriter: w}

@@ -273,3 +273,17 @@ func TestUnknownURLAndPanics(t *testing.T) {
 		t.Errorf("panic: %d", resp.StatusCode)
 	}
 }
+
+func TestEveryResponseHasBaseHeaders(t *testing.T) {
+	env := newTestEnv(t, &fakeRouter{}, nil)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/nope"} {
+		resp, err := http.Get(env.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("X-Qiao-Region") != "none" || resp.Header.Get("X-Qiao-Provider") != "none" {
+			t.Errorf("%s: headers %v", path, resp.Header)
+		}
+	}
+}
