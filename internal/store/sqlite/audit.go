@@ -33,6 +33,9 @@ func (s *DB) Head(ctx context.Context, chain string) (uint64, audit.Hash, error)
 	return uint64(seq), hash, nil
 }
 
+const insertRecordSQL = `INSERT INTO audit_records (` + recordCols + `)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
 // AppendBatch stores records and checkpoints in one transaction.
 func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -45,11 +48,7 @@ func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.C
 		}
 	}()
 	if len(recs) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_records (`+recordCols+`)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			return fmt.Errorf("sqlite: audit prepare: %w", classify(err))
-		}
+		stmt := tx.StmtContext(ctx, s.insertRecord)
 		defer stmt.Close()
 		for i := range recs {
 			r := &recs[i]

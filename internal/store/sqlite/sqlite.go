@@ -35,6 +35,9 @@ const FileName = "qiao.db"
 type DB struct {
 	db   *sql.DB
 	path string
+	// insertRecord is prepared once: at low traffic each group commit holds one record,
+	// and parsing the INSERT per batch showed in profiles.
+	insertRecord *sql.Stmt
 }
 
 // Options tune Open. The zero value is the production setting.
@@ -79,11 +82,18 @@ func OpenWith(dataDir string, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.insertRecord, err = db.Prepare(insertRecordSQL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: prepare audit insert: %w", classify(err))
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.insertRecord.Close()
+	return s.db.Close()
+}
 
 // Path returns the database file path.
 func (s *DB) Path() string { return s.path }
