@@ -251,7 +251,13 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 			ex.TTFT = s.now().Sub(ex.Start)
 		}
 		if err := send(c, first); err != nil {
-			return nil // the client has gone; the deferred Close cancels the upstream
+			// The client has gone; the deferred Close cancels the upstream. The request is
+			// still recorded, as cut short by the client.
+			ex.Status, ex.ErrCode, ex.AnswerText = 499, "client_closed", answer.String()
+			if aerr := s.audit(r.Context(), ex); aerr != nil {
+				s.log.Error("audit record lost for an abandoned stream", "request_id", ex.RequestID, "err", aerr)
+			}
+			return nil
 		}
 		first = false
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -121,5 +122,41 @@ func TestShutdownGraceExpiryCancelsUpstream(t *testing.T) {
 	case <-stream.closed:
 	case <-time.After(3 * time.Second):
 		t.Error("the upstream stream outlived the forced shutdown")
+	}
+}
+
+// TestAbandonedStreamIsAudited: a client that goes away mid-stream still leaves a record.
+func TestAbandonedStreamIsAudited(t *testing.T) {
+	stream := &slowStream{n: 1000, d: 5 * time.Millisecond, closed: make(chan struct{})}
+	env := newTestEnv(t, &fakeRouter{}, nil)
+	audited := make(chan *Exchange, 1)
+	s := New(Options{Router: &slowRouter{stream: stream}, Keys: env.store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
+		Audit: func(ctx context.Context, ex *Exchange) error { audited <- ex; return nil }})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+env.keys["cn"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	resp.Body.Read(buf)
+	cancel()
+	resp.Body.Close()
+	select {
+	case ex := <-audited:
+		if ex.Status != 499 || ex.ErrCode != "client_closed" {
+			t.Errorf("record: status %d code %q", ex.Status, ex.ErrCode)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no audit record for the abandoned stream")
+	}
+	select {
+	case <-stream.closed:
+	case <-time.After(5 * time.Second):
+		t.Error("upstream not closed after the client left")
 	}
 }
