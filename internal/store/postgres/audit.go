@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
+	"github.com/qiao-gateway/qiao/internal/store/scan"
 	"strings"
 	"time"
 
@@ -46,8 +47,8 @@ func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.C
 		rows[i] = []any{r.Chain, int64(r.Seq), r.Time.UnixNano(), string(r.Kind),
 			r.Request, r.Tenant, r.KeyID, r.Region, r.Provider, r.Model, r.Route, privacy, safety,
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.LatencyMS, int32(r.Status), r.ErrorCode,
-			r.ProduceID, nilIfEmpty(r.PromptMAC), nilIfEmpty(r.AnswerMAC), details,
-			nilIfEmpty(r.PrevHash), []byte(r.Hash)}
+			r.ProduceID, scan.NilIfEmpty(r.PromptMAC), scan.NilIfEmpty(r.AnswerMAC), details,
+			scan.NilIfEmpty(r.PrevHash), []byte(r.Hash)}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if len(rows) > 0 {
@@ -75,36 +76,11 @@ func upsertCheckpoint(ctx context.Context, tx pgx.Tx, cp audit.Checkpoint) error
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (chain, seq) DO UPDATE SET hash = excluded.hash, time_ns = excluded.time_ns,
 			anchor = excluded.anchor, signature = excluded.signature`,
-		cp.Chain, int64(cp.Seq), nilIfEmpty(cp.Hash), cp.Time.UnixNano(), cp.Anchor, cp.Signature)
+		cp.Chain, int64(cp.Seq), scan.NilIfEmpty(cp.Hash), cp.Time.UnixNano(), cp.Anchor, cp.Signature)
 	if err != nil {
 		return fmt.Errorf("checkpoint %s/%d: %w", cp.Chain, cp.Seq, err)
 	}
 	return nil
-}
-
-func nilIfEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-func scanRecord(row scanner) (audit.Record, error) {
-	var r audit.Record
-	var seq, timeNS int64
-	var kind, privacy, safety, details string
-	var pm, am, prev, hash []byte
-	err := row.Scan(&r.Chain, &seq, &timeNS, &kind, &r.Request, &r.Tenant, &r.KeyID, &r.Region,
-		&r.Provider, &r.Model, &r.Route, &privacy, &safety, &r.Usage.PromptTokens,
-		&r.Usage.CompletionTokens, &r.LatencyMS, &r.Status, &r.ErrorCode, &r.ProduceID, &pm, &am,
-		&details, &prev, &hash)
-	if err != nil {
-		return r, err
-	}
-	r.Seq, r.Time, r.Kind = uint64(seq), nsTime(timeNS), audit.Kind(kind)
-	r.PromptMAC, r.AnswerMAC, r.PrevHash, r.Hash = nilIfEmpty(pm), nilIfEmpty(am), nilIfEmpty(prev), hash
-	audit.DecodeFields(&r, privacy, safety, details)
-	return r, nil
 }
 
 func (s *DB) eachRecord(ctx context.Context, fn func(audit.Record) error, query string, args ...any) error {
@@ -114,7 +90,7 @@ func (s *DB) eachRecord(ctx context.Context, fn func(audit.Record) error, query 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := scan.Record(rows)
 		if err != nil {
 			return fmt.Errorf("postgres: audit read: %w", err)
 		}
@@ -156,7 +132,7 @@ func (s *DB) Checkpoints(ctx context.Context, chain string) ([]audit.Checkpoint,
 		if err := rows.Scan(&cp.Chain, &seq, &hash, &ns, &cp.Anchor, &cp.Signature); err != nil {
 			return nil, fmt.Errorf("postgres: audit checkpoints: %w", err)
 		}
-		cp.Seq, cp.Time, cp.Hash = uint64(seq), nsTime(ns), nilIfEmpty(hash)
+		cp.Seq, cp.Time, cp.Hash = uint64(seq), scan.Time(ns), scan.NilIfEmpty(hash)
 		out = append(out, cp)
 	}
 	if err := rows.Err(); err != nil {

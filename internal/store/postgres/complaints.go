@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
+	"github.com/qiao-gateway/qiao/internal/store/scan"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/complaint"
@@ -32,25 +33,12 @@ func (s *DB) CreateComplaint(ctx context.Context, c complaint.Complaint) error {
 
 // Complaint returns the complaint with id; complaint.ErrNotFound if none.
 func (s *DB) Complaint(ctx context.Context, id string) (complaint.Complaint, error) {
-	var c complaint.Complaint
-	var state string
-	var created, updated, deadline int64
-	var closed *int64
-	err := s.pool.QueryRow(ctx, `SELECT id, tenant, key_id, region, request_id, produce_id, category, body,
-		state, created_ns, updated_ns, deadline_ns, closed_ns, note FROM complaints WHERE id = $1`, id).
-		Scan(&c.ID, &c.Tenant, &c.KeyID, &c.Region, &c.RequestID, &c.ProduceID, &c.Category, &c.Body,
-			&state, &created, &updated, &deadline, &closed, &c.Note)
+	c, err := scan.Complaint(s.pool.QueryRow(ctx, `SELECT `+scan.ComplaintColumns+` FROM complaints WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, complaint.ErrNotFound
 	}
 	if err != nil {
 		return c, fmt.Errorf("postgres: read complaint: %w", err)
-	}
-	c.State = complaint.State(state)
-	c.CreatedAt, c.UpdatedAt, c.Deadline = nsTime(created), nsTime(updated), nsTime(deadline)
-	if closed != nil {
-		t := nsTime(*closed)
-		c.ClosedAt = &t
 	}
 	return c, nil
 }

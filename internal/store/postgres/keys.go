@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/jackc/pgx/v5"
+	"github.com/qiao-gateway/qiao/internal/store/scan"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/tenant"
@@ -32,32 +33,11 @@ func (s *DB) CreateKey(ctx context.Context, k tenant.Key) error {
 	return nil
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanKey(row scanner) (tenant.Key, error) {
-	var k tenant.Key
-	var regions string
-	var created int64
-	var revoked *int64
-	if err := row.Scan(&k.ID, &k.Tenant, &regions, &k.Hash, &created, &revoked); err != nil {
-		return k, err
-	}
-	if err := json.Unmarshal([]byte(regions), &k.Regions); err != nil {
-		return k, fmt.Errorf("postgres: key %s: decode regions: %w", k.ID, err)
-	}
-	k.CreatedAt = nsTime(created)
-	if revoked != nil {
-		t := nsTime(*revoked)
-		k.RevokedAt = &t
-	}
-	return k, nil
-}
-
-const keyCols = `id, tenant, regions, hash, created_ns, revoked_ns`
+const keyCols = scan.KeyColumns
 
 // KeyByHash returns the key with that hash, revoked or not; tenant.ErrNotFound if none.
 func (s *DB) KeyByHash(ctx context.Context, hash []byte) (tenant.Key, error) {
-	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = $1`, hash))
+	k, err := scan.Key(s.pool.QueryRow(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, tenant.ErrNotFound
 	}
@@ -76,7 +56,7 @@ func (s *DB) ListKeys(ctx context.Context) ([]tenant.Key, error) {
 	defer rows.Close()
 	var out []tenant.Key
 	for rows.Next() {
-		k, err := scanKey(rows)
+		k, err := scan.Key(rows)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: list keys: %w", err)
 		}

@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -138,5 +137,3 @@ func classify(err error) error {
 	}
 	return err
 }
-
-func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }

@@ -191,5 +191,3 @@ func classify(err error) error {
 	}
 	return err
 }
-
-func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
