@@ -43,7 +43,6 @@ func (g *Gateway) buildAssistants(cfg *config.File, opts Options) (*assistants, 
 }
 
 func (a *assistants) turn(w http.ResponseWriter, r *http.Request, ex *server.Exchange) error {
-	ex.Endpoint = "assistant"
 	ex.MarkAuditable()
 	m := &pipelineModel{srv: a.srv(), ex: ex, w: w}
 	err := a.handlers[ex.Region].ServeTurn(w, r, assistant.Env{Model: m, Region: ex.Region, Tenant: ex.Key.Tenant})

@@ -138,7 +138,6 @@ func (im *images) generate(w http.ResponseWriter, r *http.Request, ex *server.Ex
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	ex.Endpoint = "images"
 	ex.MarkAuditable()
 	if in.ResponseFormat != "" && in.ResponseFormat != "b64_json" {
 		return apierr.BadRequest("unsupported_value", "only response_format b64_json is supported: images are labelled by the gateway and returned inline").WithParam("response_format")

@@ -110,8 +110,7 @@ func New(opts Options) *Server {
 	s.mux.Handle("GET /v1/models", s.authed("models", s.handleModels))
 	s.mux.Handle("GET /v1/compliance", s.authed("compliance", s.handleCompliance))
 	for pattern, h := range opts.Routes {
-		endpoint := strings.Trim(pattern[strings.LastIndexByte(pattern, '/')+1:], "{}")
-		s.mux.Handle(pattern, s.authed(endpoint, h))
+		s.mux.Handle(pattern, s.authed(endpointOf(pattern), h))
 	}
 	for pattern, h := range opts.Public {
 		s.mux.Handle(pattern, h)
@@ -161,6 +160,15 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ready\n")
+}
+
+// endpointOf names a route for metrics and the audit log: the first path segment after /v1/
+// ("POST /v1/complaints/{id}" → "complaints").
+func endpointOf(pattern string) string {
+	_, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "/"), "v1/")
+	name, _, _ := strings.Cut(path, "/")
+	return name
 }
 
 func newRequestID() string {

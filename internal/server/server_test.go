@@ -287,3 +287,14 @@ func TestEveryResponseHasBaseHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestEndpointOf(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"POST /v1/complaints": "complaints", "GET /v1/complaints/{id}": "complaints",
+		"POST /v1/images/generations": "images", "POST /v1/assistant/turns": "assistant", "POST /v1/labels/image": "labels",
+	} {
+		if got := endpointOf(pattern); got != want {
+			t.Errorf("endpointOf(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+}
