@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
 	"github.com/qiao-gateway/qiao/internal/provider/upstream"
@@ -77,6 +80,11 @@ type decoder struct {
 
 type seenCall struct{ id, name string }
 
+// eventOptions decode one event as leniently as encoding/json does (invalid UTF-8 and
+// duplicate member names are tolerated), with the json/v2 implementation: events are the
+// hottest decode in the gateway, and it is about twice as fast.
+var eventOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+
 // NewDecoder returns a decoder for one native answer. It is exported for tests and tools that
 // replay recorded DashScope transcripts (upstream.ReadEvents).
 func NewDecoder(provider string) upstream.Decoder { return &decoder{provider: provider} }
@@ -92,7 +100,7 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 		return nil, false, nil
 	}
 	var w wireResponse
-	if err := json.Unmarshal(data, &w); err != nil {
+	if err := jsonv2.Unmarshal(data, &w, eventOptions); err != nil {
 		return nil, false, fmt.Errorf("decode event: %w", err)
 	}
 	if w.Output == nil && w.Code != "" {
