@@ -414,3 +414,27 @@ func TestE2EGracefulShutdown(t *testing.T) {
 		t.Error("server still accepting after shutdown")
 	}
 }
+
+// TestE2EUnknownFieldsPassThrough: fields Qiao does not know reach an OpenAI-compatible
+// upstream untouched; DashScope's own extras are mapped into its native parameters.
+func TestE2EUnknownFieldsPassThrough(t *testing.T) {
+	e := startE2E(t)
+	p := chatParams("hello")
+	p.SetExtraFields(map[string]any{"vendor_option": map[string]any{"depth": 3, "tags": []string{"a", "b"}}})
+	if _, err := e.client("US").Chat.Completions.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := e.us.Last()
+	if got := string(last.Parameters["vendor_option"]); got != `{"depth":3,"tags":["a","b"]}` {
+		t.Errorf("US upstream got vendor_option %q", got)
+	}
+	p = chatParams("你好")
+	p.SetExtraFields(map[string]any{"enable_thinking": true, "top_k": 20})
+	if _, err := e.client("CN").Chat.Completions.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	last, _ = e.cn.Last()
+	if string(last.Parameters["enable_thinking"]) != "true" || string(last.Parameters["top_k"]) != "20" {
+		t.Errorf("DashScope parameters %v", last.Parameters)
+	}
+}
