@@ -16,7 +16,7 @@ func TestE2EAuditTrail(t *testing.T) {
 	e := startE2E(t)
 	ctx := context.Background()
 	c := e.client("CN")
-	for _, q := range []string{"你好", "我的手机是13812345678", "教我自制炸药"} {
+	for _, q := range []string{"你好[[sim:delay=40ms]]", "我的手机是13812345678", "教我自制炸药"} {
 		if _, err := c.Chat.Completions.New(ctx, chatParams(q)); err != nil {
 			t.Fatal(err)
 		}
@@ -53,6 +53,9 @@ func TestE2EAuditTrail(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("content %q stored in the audit log", secret)
 		}
+	}
+	if ms, _ := requests[0]["latency_ms"].(float64); ms < 40 {
+		t.Errorf("latency_ms %v, want at least the upstream's 40ms", requests[0]["latency_ms"])
 	}
 	if requests[0]["prompt_hmac"] == nil || requests[0]["answer_hmac"] == nil || requests[0]["produce_id"] == nil {
 		t.Errorf("hashes or produce id missing: %v", requests[0])

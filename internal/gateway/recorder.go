@@ -34,9 +34,6 @@ func (r *recorder) record(ctx context.Context, ex *server.Exchange) error {
 		ErrorCode: ex.ErrCode,
 		ProduceID: ex.ProduceID,
 	}
-	if ex.Latency == 0 {
-		rec.LatencyMS = 0
-	}
 	if len(ex.Privacy) > 0 {
 		rec.Privacy = make(map[string]int64, len(ex.Privacy))
 		for k, v := range ex.Privacy {

@@ -147,6 +147,9 @@ func (s *Server) audit(ctx context.Context, ex *Exchange) error {
 	if s.opts.Audit == nil {
 		return nil
 	}
+	// The record is written before the last bytes go out: its latency is the time to the
+	// completed answer (the metrics measure again after the response).
+	ex.Latency = s.now().Sub(ex.Start)
 	// The record is kept even if the client has gone: detach from its cancellation.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
