@@ -100,29 +100,36 @@ func startE2E(t *testing.T) *e2e {
 		out := e.run("keys", "create", "--config", cfgPath, "--data", e.data, "--tenant", "acme", "--region", region)
 		e.keys[region] = strings.TrimSpace(out)
 	}
+	e.base, e.cancel, e.done = e.serve(cfgPath, e.data)
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// serve starts `qiao serve` on a loopback port and waits until it listens.
+func (e *e2e) serve(cfgPath, data string) (base string, cancel context.CancelFunc, done chan error) {
+	e.t.Helper()
 	m := e.newMain()
 	addr := make(chan string, 1)
 	m.Listening = func(a string) { addr <- a }
-	if err := m.ParseFlags([]string{"serve", "--config", cfgPath, "--data", e.data, "--addr", "127.0.0.1:0", "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
+	if err := m.ParseFlags([]string{"serve", "--config", cfgPath, "--data", data, "--addr", "127.0.0.1:0", "--log-level", "warn"}); err != nil {
+		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel, e.done = cancel, make(chan error, 1)
+	done = make(chan error, 1)
 	go func() {
 		err := m.Run(ctx)
 		m.Close()
-		e.done <- err
+		done <- err
 	}()
 	select {
 	case a := <-addr:
-		e.base = "http://" + a
-	case err := <-e.done:
-		t.Fatalf("serve stopped: %v\n%s", err, e.stderr)
+		return "http://" + a, cancel, done
+	case err := <-done:
+		e.t.Fatalf("serve stopped: %v\n%s", err, e.stderr)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start\n%s", e.stderr)
+		e.t.Fatalf("serve did not start\n%s", e.stderr)
 	}
-	t.Cleanup(func() { e.stop() })
-	return e
+	return "", cancel, done
 }
 
 func (e *e2e) newMain() *Main {
