@@ -83,7 +83,7 @@ func (c *auditCmd) run(ctx context.Context, m *Main) error {
 				return fmt.Errorf("--pubkey: %w", err)
 			}
 		} else {
-			keys, err := cfg.Audit.LoadKeys()
+			keys, err := cfg.Audit.LoadKeys(m.Getenv)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ func (c *auditCmd) run(ctx context.Context, m *Main) error {
 		}
 		fmt.Fprintf(m.Stderr, "exported %d records\n", n)
 	case "purge":
-		keys, err := cfg.Audit.LoadKeys()
+		keys, err := cfg.Audit.LoadKeys(m.Getenv)
 		if err != nil {
 			return err
 		}

@@ -78,8 +78,11 @@ func TestE2EPostgresReplicas(t *testing.T) {
 	// Replicas share one checkpoint key, so one public key verifies every chain.
 	e.env["AUDIT_SIGNING"] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 	key := strings.TrimSpace(e.run("keys", "create", "--config", cfgs["replica-a"], "--data", e.data, "--tenant", "acme", "--region", "CN"))
+	// Each replica has its own data directory (as on separate hosts): what they share is the
+	// database and the signing key from the environment.
+	dataDirs := map[string]string{"replica-a": e.data, "replica-b": t.TempDir()}
 	for _, replica := range []string{"replica-a", "replica-b"} {
-		base, cancel, done := e.serve(cfgs[replica], e.data)
+		base, cancel, done := e.serve(cfgs[replica], dataDirs[replica])
 		for i := 0; i < 3; i++ {
 			var out struct {
 				Choices []struct {

@@ -169,19 +169,22 @@ type Keys struct {
 // Public returns the checkpoint verification key.
 func (k Keys) Public() ed25519.PublicKey { return k.Signing.Public().(ed25519.PublicKey) }
 
-// LoadKeys reads the keys from the environment variables named in c, or else from (or newly
-// into) files in c.DataDir.
-func (c Config) LoadKeys() (Keys, error) {
+// LoadKeys reads the keys from the environment variables named in c (through getenv; nil
+// means os.Getenv), or else from (or newly into) files in c.DataDir.
+func (c Config) LoadKeys(getenv func(string) string) (Keys, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	var k Keys
 	var err error
-	if v := os.Getenv(c.SigningKeyEnv); c.SigningKeyEnv != "" && v != "" {
+	if v := getenv(c.SigningKeyEnv); c.SigningKeyEnv != "" && v != "" {
 		if k.Signing, err = ParseSigningKey(v); err != nil {
 			return k, fmt.Errorf("audit: $%s: %w", c.SigningKeyEnv, err)
 		}
 	} else if k.Signing, err = LoadOrCreateSigningKey(c.DataDir); err != nil {
 		return k, err
 	}
-	if v := os.Getenv(c.HMACKeyEnv); c.HMACKeyEnv != "" && v != "" {
+	if v := getenv(c.HMACKeyEnv); c.HMACKeyEnv != "" && v != "" {
 		b, err := decodeB64(v)
 		if err != nil || len(b) < 16 {
 			return k, fmt.Errorf("audit: $%s: want base64 of at least 16 bytes", c.HMACKeyEnv)

@@ -62,7 +62,7 @@ func TestConfigDecodeAndValidate(t *testing.T) {
 func TestConfigLoadKeys(t *testing.T) {
 	dir := t.TempDir()
 	c := Config{DataDir: dir, SigningKeyEnv: "QIAO_TEST_SIGNING", HMACKeyEnv: "QIAO_TEST_HMAC"}.WithDefaults(0)
-	k, err := c.LoadKeys()
+	k, err := c.LoadKeys(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestConfigLoadKeys(t *testing.T) {
 	seed := bytes.Repeat([]byte{3}, 32)
 	t.Setenv("QIAO_TEST_SIGNING", EncodeKey(seed))
 	t.Setenv("QIAO_TEST_HMAC", EncodeKey(bytes.Repeat([]byte{4}, 32)))
-	k2, err := c.LoadKeys()
+	k2, err := c.LoadKeys(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestConfigLoadKeys(t *testing.T) {
 		t.Error("environment keys were not used")
 	}
 	t.Setenv("QIAO_TEST_HMAC", "c2hvcnQ=") // "short"
-	if _, err := c.LoadKeys(); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
+	if _, err := c.LoadKeys(nil); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
 		t.Errorf("short HMAC key: %v (must fail without echoing the key)", err)
 	}
 	o := c.WriterOptions(k2)

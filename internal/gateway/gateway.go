@@ -168,7 +168,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		return nil, err
 	}
 
-	keys, err := cfg.Audit.LoadKeys()
+	keys, err := cfg.Audit.LoadKeys(opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
