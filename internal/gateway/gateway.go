@@ -141,7 +141,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data directory: %w", err)
 	}
-	st, err := openStore(ctx, cfg, opts.Getenv)
+	st, err := OpenStore(ctx, cfg, opts.Getenv)
 	if err != nil {
 		return nil, err
 	}

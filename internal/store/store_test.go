@@ -11,7 +11,7 @@ import (
 
 func TestOpen(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(t.Context(), audit.Config{DataDir: dir}.WithDefaults(0))
+	st, err := store.Open(t.Context(), audit.Config{DataDir: dir}.WithDefaults(0), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := store.Open(t.Context(), tc.cfg)
+			_, err := store.Open(t.Context(), tc.cfg, func(string) string { return "" })
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Open = %v, want %q", err, tc.wantErr)
 			}
