@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/qiao-gateway/qiao/internal/provider/upstream/upstreamtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -41,35 +42,13 @@ func userReq(model, text string) *chat.Request {
 	}}
 }
 
-func collect(t *testing.T, c *dashscope.Client, req *chat.Request) (chat.Response, []chat.Chunk) {
-	t.Helper()
-	st, err := c.Chat(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Chat: %v", err)
-	}
-	defer st.Close()
-	var acc chat.Accumulator
-	var chunks []chat.Chunk
-	for {
-		ch, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			return acc.Response(), chunks
-		}
-		if err != nil {
-			t.Fatalf("Recv: %v", err)
-		}
-		chunks = append(chunks, ch)
-		acc.Add(ch)
-	}
-}
-
 func TestChatText(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	temp, topP, maxTok, seed := 0.5, 1.0, 100, int64(42)
 	req := userReq("qwen-plus", "我的电话是⟦PHONE_1⟧，请回电。")
 	req.Params = chat.Params{Temperature: &temp, TopP: &topP, MaxTokens: &maxTok, Seed: &seed, Stop: []string{"\n\n"}}
 	req.Extra = map[string]json.RawMessage{"top_k": json.RawMessage(`50`), "user": json.RawMessage(`"device-123"`)}
-	resp, chunks := collect(t, c, req)
+	resp, chunks := upstreamtest.Collect(t, c, req)
 
 	want := "模拟回复（qwen-plus）：收到 2 条消息，最后一条：«我的电话是⟦PHONE_1⟧，请回电。»。这是 Qiao 模拟器的回答，不是真实模型。"
 	if resp.Message.Content != want {
@@ -120,7 +99,7 @@ func TestChatReasoning(t *testing.T) {
 	_, c := newPair(t, sim.Knobs{ChunkRunes: 3}, upstream.Timeouts{})
 	req := userReq("qwen3-max", "hello there")
 	req.Extra = map[string]json.RawMessage{"enable_thinking": json.RawMessage(`true`)}
-	resp, _ := collect(t, c, req)
+	resp, _ := upstreamtest.Collect(t, c, req)
 	if !strings.HasPrefix(resp.Message.ReasoningContent, "Simulated thinking") {
 		t.Errorf("reasoning = %q", resp.Message.ReasoningContent)
 	}
@@ -138,7 +117,7 @@ func TestChatToolCall(t *testing.T) {
 	req.Tools = []chat.Tool{{Type: "function", Function: chat.Function{Name: "get_weather",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city","days"]}`)}}}
 	req.ToolChoice = json.RawMessage(`"auto"`)
-	resp, chunks := collect(t, c, req)
+	resp, chunks := upstreamtest.Collect(t, c, req)
 	if resp.FinishReason != chat.FinishToolCalls {
 		t.Errorf("finish = %q", resp.FinishReason)
 	}
@@ -176,7 +155,7 @@ func TestChatMultimodal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 			req := &chat.Request{Model: tt.model, Messages: []chat.Message{{Role: chat.RoleUser, Parts: tt.parts}}}
-			resp, _ := collect(t, c, req)
+			resp, _ := upstreamtest.Collect(t, c, req)
 			rec, _ := s.Last()
 			if rec.Path != dashscope.MultimodalPath {
 				t.Errorf("path = %q", rec.Path)
@@ -497,7 +476,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 func TestConnectionReuse(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	for range 5 {
-		collect(t, c, userReq("qwen-plus", "hi"))
+		upstreamtest.Collect(t, c, userReq("qwen-plus", "hi"))
 	}
 	if n := s.Stats().Connections; n != 1 {
 		t.Errorf("simulator accepted %d connections for 5 sequential calls, want 1", n)
@@ -510,7 +489,7 @@ func TestChatNonStreamingClient(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	req := userReq("qwq-plus", "想一想")
 	req.Stream = false
-	resp, _ := collect(t, c, req)
+	resp, _ := upstreamtest.Collect(t, c, req)
 	if !strings.Contains(resp.Message.Content, "«想一想»") || resp.FinishReason != chat.FinishStop {
 		t.Errorf("resp = %+v", resp)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"github.com/qiao-gateway/qiao/internal/provider/upstream/upstreamtest"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,33 +38,11 @@ func userReq(model, text string) *chat.Request {
 	}}
 }
 
-func collect(t *testing.T, c *openaicompat.Client, req *chat.Request) (chat.Response, []chat.Chunk) {
-	t.Helper()
-	st, err := c.Chat(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Chat: %v", err)
-	}
-	defer st.Close()
-	var acc chat.Accumulator
-	var chunks []chat.Chunk
-	for {
-		ch, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			return acc.Response(), chunks
-		}
-		if err != nil {
-			t.Fatalf("Recv: %v", err)
-		}
-		chunks = append(chunks, ch)
-		acc.Add(ch)
-	}
-}
-
 func TestChatText(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	req := userReq("qwen-plus", "Call me at ⟦PHONE_1⟧ please")
 	req.Extra = map[string]json.RawMessage{"enable_search": json.RawMessage(`true`), "user": json.RawMessage(`"u1"`)}
-	resp, chunks := collect(t, c, req)
+	resp, chunks := upstreamtest.Collect(t, c, req)
 	want := "Simulated reply (qwen-plus): received 2 messages; the last one: «Call me at ⟦PHONE_1⟧ please». This answer comes from the Qiao simulator, not a real model."
 	if resp.Message.Content != want {
 		t.Errorf("content = %q\nwant %q", resp.Message.Content, want)
@@ -112,7 +90,7 @@ func TestChatReasoningAndTools(t *testing.T) {
 	req := userReq("qwen3-max", "please lookup_order 42")
 	req.Tools = []chat.Tool{{Type: "function", Function: chat.Function{Name: "lookup_order",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}`)}}}
-	resp, _ := collect(t, c, req)
+	resp, _ := upstreamtest.Collect(t, c, req)
 	if !strings.HasPrefix(resp.Message.ReasoningContent, "Simulated thinking") {
 		t.Errorf("reasoning = %q", resp.Message.ReasoningContent)
 	}
@@ -132,7 +110,7 @@ func TestChatImage(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	req := &chat.Request{Model: "qwen-vl-plus", Messages: []chat.Message{{Role: chat.RoleUser, Parts: []chat.Part{
 		{Type: chat.PartText, Text: "what is this"}, {Type: chat.PartImageURL, ImageURL: "https://example.com/cat.png"}}}}}
-	resp, _ := collect(t, c, req)
+	resp, _ := upstreamtest.Collect(t, c, req)
 	if !strings.Contains(resp.Message.Content, "(with 1 images)") {
 		t.Errorf("content = %q", resp.Message.Content)
 	}
@@ -186,7 +164,7 @@ func TestChatFailCountRecovers(t *testing.T) {
 	if _, err := c.Chat(context.Background(), userReq("qwen-plus", "hi")); !apierr.IsRetryable(err) {
 		t.Fatalf("first call: err = %v, want retryable", err)
 	}
-	collect(t, c, userReq("qwen-plus", "hi"))
+	upstreamtest.Collect(t, c, userReq("qwen-plus", "hi"))
 }
 
 func TestChatMidStreamFailures(t *testing.T) {
@@ -296,7 +274,7 @@ func waitCancelled(t *testing.T, s *sim.Server) {
 func TestConnectionReuse(t *testing.T) {
 	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
 	for range 5 {
-		collect(t, c, userReq("qwen-plus", "hi"))
+		upstreamtest.Collect(t, c, userReq("qwen-plus", "hi"))
 	}
 	if n := s.Stats().Connections; n != 1 {
 		t.Errorf("simulator accepted %d connections for 5 sequential calls, want 1", n)

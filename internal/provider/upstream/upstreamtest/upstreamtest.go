@@ -4,6 +4,7 @@ package upstreamtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -97,4 +98,33 @@ func Golden(t *testing.T, path string, got Result) {
 // SplitReader returns the bytes of data in two reads, split at i.
 func SplitReader(data []byte, i int) io.Reader {
 	return io.MultiReader(bytes.NewReader(data[:i]), bytes.NewReader(data[i:]))
+}
+
+// Chatter is a provider adapter as tests drive it.
+type Chatter interface {
+	Chat(ctx context.Context, req *chat.Request) (chat.Stream, error)
+}
+
+// Collect sends req through c and reads the whole answer, failing the test on any error. It
+// returns the assembled answer and every chunk as received.
+func Collect(t testing.TB, c Chatter, req *chat.Request) (chat.Response, []chat.Chunk) {
+	t.Helper()
+	st, err := c.Chat(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	defer st.Close()
+	var acc chat.Accumulator
+	var chunks []chat.Chunk
+	for {
+		ch, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return acc.Response(), chunks
+		}
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		chunks = append(chunks, ch)
+		acc.Add(ch)
+	}
 }
