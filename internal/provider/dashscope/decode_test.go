@@ -2,8 +2,6 @@ package dashscope
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -13,47 +11,10 @@ import (
 	"github.com/qiao-gateway/qiao/internal/provider/upstream/upstreamtest"
 )
 
-func transcripts(t testing.TB) []string {
-	t.Helper()
-	files, err := filepath.Glob("testdata/*.sse")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no transcripts: %v", err)
-	}
-	return files
-}
-
-// TestGolden replays each recorded transcript and compares the chunks and the final error
-// with testdata/<name>.golden.json (go test -update rewrites them).
-func TestGolden(t *testing.T) {
-	for _, f := range transcripts(t) {
-		name := strings.TrimSuffix(filepath.Base(f), ".sse")
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := upstreamtest.Replay("dashscope", bytes.NewReader(data), NewDecoder("dashscope"))
-			upstreamtest.Golden(t, strings.TrimSuffix(f, ".sse")+".golden.json", got)
-		})
-	}
-}
-
-// TestSplitEverywhere checks that the bytes of a transcript arriving in two reads, split at
-// every position (inside multi-byte runes too), decode to the same result.
-func TestSplitEverywhere(t *testing.T) {
-	for _, f := range transcripts(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := upstreamtest.Replay("dashscope", bytes.NewReader(data), NewDecoder("dashscope"))
-		for i := 0; i <= len(data); i++ {
-			got := upstreamtest.Replay("dashscope", upstreamtest.SplitReader(data, i), NewDecoder("dashscope"))
-			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("%s split at %d (-whole +split):\n%s", f, i, d)
-			}
-		}
-	}
+// TestTranscripts replays every recorded transcript against its golden file, whole and split
+// at every byte position.
+func TestTranscripts(t *testing.T) {
+	upstreamtest.Transcripts(t, "dashscope", func() upstream.Decoder { return NewDecoder("dashscope") })
 }
 
 func TestLineTooLong(t *testing.T) {
@@ -66,13 +27,7 @@ func TestLineTooLong(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, file := range transcripts(f) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	upstreamtest.SeedTranscripts(f)
 	f.Add([]byte("data:{\"output\":null}\n\n"))
 	f.Add([]byte("event:error\ndata:{}\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

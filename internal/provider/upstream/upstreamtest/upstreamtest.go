@@ -10,6 +10,8 @@ import (
 	"flag"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,5 +128,51 @@ func Collect(t testing.TB, c Chatter, req *chat.Request) (chat.Response, []chat.
 		}
 		chunks = append(chunks, ch)
 		acc.Add(ch)
+	}
+}
+
+// Transcripts runs the transcript tests every adapter needs over testdata/*.sse:
+//   - golden: each transcript replays to testdata/<name>.golden.json (-update rewrites);
+//   - split: the same bytes arriving in two reads, split at every position (inside
+//     multi-byte runes too), decode to the same result as the whole.
+//
+// newDecoder returns a fresh decoder for one answer.
+func Transcripts(t *testing.T, provider string, newDecoder func() upstream.Decoder) {
+	t.Helper()
+	files, err := filepath.Glob("testdata/*.sse")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".sse")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Replay(provider, bytes.NewReader(data), newDecoder())
+		t.Run("golden/"+name, func(t *testing.T) {
+			Golden(t, strings.TrimSuffix(f, ".sse")+".golden.json", want)
+		})
+		t.Run("split/"+name, func(t *testing.T) {
+			for i := 0; i <= len(data); i++ {
+				got := Replay(provider, SplitReader(data, i), newDecoder())
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("split at %d (-whole +split):\n%s", i, d)
+				}
+			}
+		})
+	}
+}
+
+// SeedTranscripts adds every testdata/*.sse transcript to a fuzzer's corpus.
+func SeedTranscripts(f *testing.F) {
+	f.Helper()
+	files, _ := filepath.Glob("testdata/*.sse")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
 }
