@@ -155,7 +155,9 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 		c.Delta.Role = chat.RoleAssistant
 		d.roleSent = true
 	}
-	return []chat.Chunk{c}, false, nil
+	// The event with the finish reason is the last of a native stream: the answer is
+	// complete, and the end of the body is drained off the request's path (connection reuse).
+	return []chat.Chunk{c}, d.finished, nil
 }
 
 func (d *decoder) toolCall(pos int, tc wireToolCall) chat.ToolCallDelta {

@@ -57,7 +57,10 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 		d.usage = c.Usage
 		c.Usage = nil
 		if d.held != nil {
-			return d.flush(), false, nil
+			// The usage chunk after the finish is the last one of the answer: only [DONE]
+			// follows. Saying so now lets the stream end here and the rest of the body be
+			// drained off the request's path, so the connection goes back to the pool.
+			return d.flush(), true, nil
 		}
 	}
 	if d.finished {

@@ -23,6 +23,7 @@ const ControlPrefix = "/_sim/"
 type knobsJSON struct {
 	FirstByteDelay string `json:"first_byte_delay,omitempty"`
 	ChunkDelay     string `json:"chunk_delay,omitempty"`
+	EndDelay       string `json:"end_delay,omitempty"`
 	ChunkRunes     int    `json:"chunk_runes,omitempty"`
 	Reasoning      bool   `json:"reasoning,omitempty"`
 	Throttle       string `json:"throttle,omitempty"`
@@ -43,6 +44,9 @@ func (k Knobs) MarshalJSON() ([]byte, error) {
 	if k.ChunkDelay != 0 {
 		j.ChunkDelay = k.ChunkDelay.String()
 	}
+	if k.EndDelay != 0 {
+		j.EndDelay = k.EndDelay.String()
+	}
 	return json.Marshal(j)
 }
 
@@ -59,7 +63,7 @@ func (k *Knobs) UnmarshalJSON(b []byte) error {
 	for _, d := range []struct {
 		s   string
 		dst *time.Duration
-	}{{j.FirstByteDelay, &out.FirstByteDelay}, {j.ChunkDelay, &out.ChunkDelay}} {
+	}{{j.FirstByteDelay, &out.FirstByteDelay}, {j.ChunkDelay, &out.ChunkDelay}, {j.EndDelay, &out.EndDelay}} {
 		if d.s == "" {
 			continue
 		}

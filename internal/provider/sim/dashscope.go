@@ -188,6 +188,10 @@ func (s *Server) serveDashScope(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !sleep(r.Context(), p.EndDelay) {
+		s.cancelled.Add(1)
+		return
+	}
 	s.completed.Add(1)
 }
 

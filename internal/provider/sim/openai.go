@@ -206,6 +206,13 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		fmt.Fprintf(w, "data: %s\n\n", chunk(nil, nil, oaUsage(&p, last)))
 	}
+	if p.EndDelay > 0 {
+		flush(w)
+		if !sleep(r.Context(), p.EndDelay) {
+			s.cancelled.Add(1)
+			return
+		}
+	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	flush(w)
 	s.completed.Add(1)

@@ -85,6 +85,7 @@ type plan struct {
 	CutAfter    int // > 0: cut after that many events
 	FirstDelay  time.Duration
 	ChunkDelay  time.Duration
+	EndDelay    time.Duration
 	ChunkRunes  int
 	InputTokens int
 }
@@ -97,7 +98,7 @@ type plannedCall struct {
 func (s *Server) makePlan(c *conversation) plan {
 	k := s.Knobs()
 	p := plan{ErrorsIn200: k.ErrorsIn200, BlockAfter: k.BlockAfter, CutAfter: k.CutAfter,
-		FirstDelay: k.FirstByteDelay, ChunkDelay: k.ChunkDelay, ChunkRunes: k.ChunkRunes}
+		FirstDelay: k.FirstByteDelay, ChunkDelay: k.ChunkDelay, EndDelay: k.EndDelay, ChunkRunes: k.ChunkRunes}
 	if throttle, status := s.forcedFailure(); throttle != "" {
 		f := throttleFailure(throttle)
 		p.Fail = &f

@@ -35,6 +35,9 @@ type Knobs struct {
 	FirstByteDelay time.Duration
 	// ChunkDelay is the wait between two streamed events.
 	ChunkDelay time.Duration
+	// EndDelay is the wait, after the last event of a streamed answer, before the body ends
+	// (OpenAI kind: before [DONE]), as with upstreams slow to close their side.
+	EndDelay time.Duration
 	// ChunkRunes is how many runes each streamed delta carries. Default 4.
 	ChunkRunes int
 	// Reasoning makes every answer start with reasoning_content, as thinking models do. A

@@ -303,7 +303,7 @@ func TestControlAPI(t *testing.T) {
 	s := NewDashScope(Options{})
 	defer s.Close()
 	base := strings.TrimSuffix(s.URL(), "/v1")
-	req, _ := http.NewRequest(http.MethodPut, base+"/_sim/knobs", strings.NewReader(`{"first_byte_delay":"250ms","throttle":"Throttling.RateQuota","fail_count":2,"block_after":3}`))
+	req, _ := http.NewRequest(http.MethodPut, base+"/_sim/knobs", strings.NewReader(`{"first_byte_delay":"250ms","end_delay":"5ms","throttle":"Throttling.RateQuota","fail_count":2,"block_after":3}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -312,11 +312,11 @@ func TestControlAPI(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT knobs: %d", resp.StatusCode)
 	}
-	want := Knobs{FirstByteDelay: 250 * time.Millisecond, Throttle: "Throttling.RateQuota", FailCount: 2, BlockAfter: 3}
+	want := Knobs{FirstByteDelay: 250 * time.Millisecond, EndDelay: 5 * time.Millisecond, Throttle: "Throttling.RateQuota", FailCount: 2, BlockAfter: 3}
 	if d := cmp.Diff(want, s.Knobs()); d != "" {
 		t.Errorf("knobs (-want +got):\n%s", d)
 	}
-	if got := mustGet(t, base+"/_sim/knobs"); !strings.Contains(got, `"first_byte_delay": "250ms"`) {
+	if got := mustGet(t, base+"/_sim/knobs"); !strings.Contains(got, `"first_byte_delay": "250ms"`) || !strings.Contains(got, `"end_delay": "5ms"`) {
 		t.Errorf("GET knobs = %s", got)
 	}
 	for _, bad := range []string{`{"throttle":"Nope"}`, `{"server_error":404}`, `{"chunk_delay":"soon"}`, `{"unknown":1}`} {

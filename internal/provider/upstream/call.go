@@ -110,6 +110,7 @@ type Call struct {
 	parent    context.Context
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
+	unlink    func() bool // stops following parent's cancellation
 	t         Timeouts
 	connect   *time.Timer
 	firstByte *time.Timer
@@ -126,8 +127,12 @@ type Call struct {
 // caller, the context's error.
 func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts, provider string) (*Call, error) {
 	t = t.WithDefaults()
-	cctx, cancel := context.WithCancelCause(ctx)
-	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, t: t}
+	// The call follows the caller's cancellation until the answer has ended (detach): after
+	// that, what is left of the body is drained in the background, under its own timer,
+	// even though the caller has moved on.
+	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	unlink := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, unlink: unlink, t: t}
 	c.total = time.AfterFunc(t.Total, func() { cancel(errTotalTimeout) })
 	c.firstByte = time.AfterFunc(t.FirstByte, func() { cancel(errFirstByteTimeout) })
 	c.connect = time.AfterFunc(t.Connect, func() { cancel(errConnectTimeout) })
@@ -137,6 +142,7 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 	if err != nil {
 		c.stopTimers()
 		e := c.mapErr(err, false)
+		unlink()
 		cancel(errClosed)
 		return nil, e
 	}
@@ -167,6 +173,10 @@ const (
 	drainTime  = 100 * time.Millisecond
 )
 
+// detach stops the call from following the caller's cancellation: the answer is complete,
+// and drain may still read the end of the body after the caller has gone.
+func (c *Call) detach() { c.unlink() }
+
 // drain reads the rest of a finished answer's body, briefly, so the connection can be reused.
 func (c *Call) drain() {
 	if c.Resp == nil {
@@ -180,6 +190,7 @@ func (c *Call) drain() {
 // Close stops the timers, cancels the request and closes the body. It is safe to call twice.
 func (c *Call) Close() error {
 	c.stopTimers()
+	c.unlink()
 	c.cancel(errClosed)
 	if c.Resp != nil {
 		return c.Resp.Body.Close()

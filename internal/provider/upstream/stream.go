@@ -178,6 +178,9 @@ func (s *EventStream) finish(err error) {
 	s.err = err
 	if errors.Is(err, io.EOF) {
 		s.ended.Store(true)
+		if s.call != nil {
+			s.call.detach()
+		}
 	}
 	// A finished answer must not be cancelled later by a timer that is still armed.
 	if s.call != nil {
@@ -188,11 +191,19 @@ func (s *EventStream) finish(err error) {
 // Close implements chat.Stream. It aborts the upstream request if the answer is not finished.
 // It may be called from another goroutine to abort a blocked Recv, which then returns
 // ErrClosed.
+//
+// A finished answer's body usually still holds a few bytes ([DONE], the chunked encoding's
+// end). They are read in the background, briefly (drain), so the connection goes back to the
+// pool without the caller waiting for an upstream that is slow to end its body.
 func (s *EventStream) Close() error {
 	wasClosed := s.closed.Swap(true)
 	if s.call != nil {
 		if !wasClosed && s.ended.Load() {
-			s.call.drain()
+			go func() {
+				s.call.drain()
+				s.call.Close()
+			}()
+			return nil
 		}
 		return s.call.Close()
 	}

@@ -9,10 +9,13 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/qiao-gateway/qiao/internal/apierr"
@@ -175,4 +178,77 @@ func SeedTranscripts(f *testing.F) {
 		}
 		f.Add(data)
 	}
+}
+
+// ConnectionReuse checks that finished answers give their connection back to the pool,
+// both when the caller reads to the end of the stream and when it stops at the chunk with
+// the finish reason and closes (as output moderation does). newClient returns the adapter
+// sending through hc; conns returns how many connections the upstream has accepted.
+//
+// The end of a finished body is drained in the background after Close, so before each
+// next call the test waits until the previous response body has been closed.
+func ConnectionReuse(t *testing.T, newClient func(hc *http.Client) Chatter, conns func() int64, req *chat.Request) {
+	t.Helper()
+	closed := make(chan struct{}, 16)
+	hc := upstream.NewHTTPClient()
+	hc.Transport = watchBodies{hc.Transport, closed}
+	defer hc.CloseIdleConnections()
+	c := newClient(hc)
+	wait := func() {
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the response body was not closed within 5s of the stream's Close")
+		}
+	}
+	for range 3 {
+		Collect(t, c, req)
+		wait()
+	}
+	for range 3 {
+		st, err := c.Chat(context.Background(), req)
+		if err != nil {
+			t.Fatalf("Chat: %v", err)
+		}
+		for {
+			ch, err := st.Recv()
+			if err != nil {
+				t.Fatalf("Recv before the finish: %v", err)
+			}
+			if ch.FinishReason != "" {
+				break
+			}
+		}
+		st.Close()
+		wait()
+	}
+	if n := conns(); n != 1 {
+		t.Errorf("the upstream accepted %d connections for 6 sequential calls, want 1", n)
+	}
+}
+
+// watchBodies reports each response body's Close on closed.
+type watchBodies struct {
+	rt     http.RoundTripper
+	closed chan<- struct{}
+}
+
+func (w watchBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.rt.RoundTrip(r)
+	if err == nil {
+		resp.Body = &watchedBody{ReadCloser: resp.Body, closed: w.closed}
+	}
+	return resp, err
+}
+
+type watchedBody struct {
+	io.ReadCloser
+	closed chan<- struct{}
+	once   sync.Once
+}
+
+func (b *watchedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() { b.closed <- struct{}{} })
+	return err
 }
