@@ -56,6 +56,12 @@ type Config struct {
 	// Timeouts bound each call. Zero fields take the defaults (connect 5s, first_byte 60s,
 	// between_chunks 60s, total 10m).
 	Timeouts Timeouts `yaml:"timeouts"`
+	// Stream says when the upstream is asked for a streamed answer: "always", or
+	// "as_requested" (only when the client asked for a stream; a whole answer comes as one
+	// body). Default: always for dashscope (some Qwen models answer only in streaming mode),
+	// as_requested for openai. Set always for an OpenAI-compatible endpoint serving
+	// streaming-only models (DashScope's compatible mode with QwQ, for one).
+	Stream upstream.StreamMode `yaml:"stream"`
 	// Headers are extra static headers sent with every call (X-DashScope-WorkSpace, ...).
 	// Authorization and Content-Type cannot be set here.
 	Headers map[string]string `yaml:"headers"`
@@ -97,6 +103,9 @@ func (c *Config) Validate() error {
 		return errors.New("provider: jurisdiction is required (where this provider processes data, e.g. CN)")
 	}
 	if err := c.Timeouts.Validate(); err != nil {
+		return fmt.Errorf("provider: %w", err)
+	}
+	if err := c.Stream.Validate(); err != nil {
 		return fmt.Errorf("provider: %w", err)
 	}
 	for k := range c.Headers {
@@ -157,10 +166,10 @@ func New(name string, cfg Config, opts Options) (*Upstream, error) {
 	switch cfg.Kind {
 	case KindDashScope:
 		u.p, err = dashscope.New(dashscope.Config{Name: name, BaseURL: cfg.BaseURL, APIKey: key,
-			Timeouts: cfg.Timeouts, Headers: cfg.Headers, DataInspection: cfg.DataInspection, HTTPClient: client})
+			Timeouts: cfg.Timeouts, Stream: cfg.Stream, Headers: cfg.Headers, DataInspection: cfg.DataInspection, HTTPClient: client})
 	case KindOpenAI:
 		u.p, err = openaicompat.New(openaicompat.Config{Name: name, BaseURL: cfg.BaseURL, APIKey: key,
-			AllowNoKey: cfg.APIKeyEnv == "", Timeouts: cfg.Timeouts, Headers: cfg.Headers, HTTPClient: client})
+			AllowNoKey: cfg.APIKeyEnv == "", Timeouts: cfg.Timeouts, Stream: cfg.Stream, Headers: cfg.Headers, HTTPClient: client})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %w", name, err)

@@ -35,6 +35,9 @@ type Config struct {
 	APIKey string
 	// Timeouts bound each call; zero fields take upstream's defaults.
 	Timeouts upstream.Timeouts
+	// Stream says when the upstream is asked to stream; default always, since some models
+	// (QwQ, QVQ, Omni, open-source Qwen3) answer only in streaming mode.
+	Stream upstream.StreamMode
 	// Headers are extra static headers (X-DashScope-WorkSpace, ...).
 	Headers map[string]string
 	// DataInspection, if set, is sent as X-DashScope-DataInspection ("enable" or
@@ -66,10 +69,11 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Chat sends req and returns the answer as a stream. The call is always made in streaming mode
-// with incremental output, also for a non-streaming client request: the answer is the same
-// stream collected by the caller, and streaming-only models (QwQ, QVQ, Omni, open-source Qwen3)
-// then work for everyone.
+// Chat sends req and returns the answer as a stream. By default the call is made in streaming
+// mode with incremental output, also for a non-streaming client request: the answer is the
+// same stream collected by the caller, and streaming-only models (QwQ, QVQ, Omni, open-source
+// Qwen3) then work for everyone. With the stream mode as_requested a whole answer is asked
+// for as one body (no X-DashScope-SSE) and decoded as one event.
 //
 // Chat returns once the first piece of the answer has arrived, so every failure that happens
 // before any output (HTTP errors, an error event at the start, connect and first-byte
@@ -80,8 +84,13 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (chat.Stream, erro
 	if c.cfg.APIKey == "" {
 		return nil, upstream.MissingCredential(c.cfg.Name)
 	}
+	stream := c.cfg.Stream.Streams(req.Stream, upstream.StreamAlways)
+	timeouts := c.cfg.Timeouts
+	if !stream {
+		timeouts = timeouts.ForWhole()
+	}
 	multimodal := IsMultimodal(req.Model) || hasImages(req)
-	body, err := encodeRequest(req, multimodal)
+	body, err := encodeRequest(req, multimodal, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +108,16 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (chat.Stream, erro
 	}
 	hr.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "text/event-stream")
-	hr.Header.Set("X-DashScope-SSE", "enable")
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+		hr.Header.Set("X-DashScope-SSE", "enable")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
 	if c.cfg.DataInspection != "" {
 		hr.Header.Set("X-DashScope-DataInspection", c.cfg.DataInspection)
 	}
-	call, err := upstream.Do(ctx, c.client, hr, c.cfg.Timeouts, c.cfg.Name)
+	call, err := upstream.Do(ctx, c.client, hr, timeouts, c.cfg.Name)
 	if err != nil {
 		return nil, err
 	}

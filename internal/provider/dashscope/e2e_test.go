@@ -35,8 +35,10 @@ func newPair(t *testing.T, knobs sim.Knobs, timeouts upstream.Timeouts) (*sim.Se
 	return s, c
 }
 
+// userReq is a streamed request, as most tests here need; a whole answer is asked for with
+// Stream set to false.
 func userReq(model, text string) *chat.Request {
-	return &chat.Request{Model: model, Messages: []chat.Message{
+	return &chat.Request{Model: model, Stream: true, Messages: []chat.Message{
 		{Role: chat.RoleSystem, Content: "你是助手。"},
 		{Role: chat.RoleUser, Content: text},
 	}}
@@ -486,17 +488,44 @@ func TestConnectionReuse(t *testing.T) {
 	}, func() int64 { return s.Stats().Connections }, userReq("qwen-plus", "hi"))
 }
 
-// TestChatNonStreamingClient: a client that did not ask for a stream gets the same answer;
-// the upstream call streams anyway (streaming-only models work too).
+// TestChatNonStreamingClient: a client that did not ask for a stream gets the same answer.
+// By default the upstream call streams anyway (streaming-only models work too); with
+// stream: as_requested it asks for a whole answer, which a streaming-only model refuses.
 func TestChatNonStreamingClient(t *testing.T) {
-	s, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
-	req := userReq("qwq-plus", "想一想")
-	req.Stream = false
-	resp, _ := upstreamtest.Collect(t, c, req)
-	if !strings.Contains(resp.Message.Content, "«想一想»") || resp.FinishReason != chat.FinishStop {
-		t.Errorf("resp = %+v", resp)
-	}
-	if rec, _ := s.Last(); !rec.Stream {
-		t.Error("the upstream call did not stream")
+	for _, mode := range []upstream.StreamMode{"", upstream.StreamAlways, upstream.StreamAsRequested} {
+		t.Run("stream="+string(mode), func(t *testing.T) {
+			s := sim.NewDashScope(sim.Options{APIKeys: []string{testKey}})
+			t.Cleanup(s.Close)
+			c, err := dashscope.New(dashscope.Config{BaseURL: s.URL(), APIKey: testKey, Stream: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := userReq("qwen-plus", "想一想")
+			req.Stream = false
+			resp, _ := upstreamtest.Collect(t, c, req)
+			if !strings.Contains(resp.Message.Content, "«想一想»") || resp.FinishReason != chat.FinishStop ||
+				resp.Usage == nil || resp.Usage.CompletionTokens == 0 {
+				t.Errorf("resp = %+v", resp)
+			}
+			rec, _ := s.Last()
+			streamed := mode != upstream.StreamAsRequested
+			if rec.Stream != streamed || (rec.Header.Get("X-DashScope-SSE") == "enable") != streamed {
+				t.Errorf("upstream call streamed = %v (X-DashScope-SSE %q), want %v", rec.Stream, rec.Header.Get("X-DashScope-SSE"), streamed)
+			}
+			if _, ok := rec.Parameters["incremental_output"]; ok != streamed {
+				t.Errorf("incremental_output sent = %v, want %v", ok, streamed)
+			}
+
+			req.Model = "qwq-plus" // answers only in streaming mode
+			st, err := c.Chat(context.Background(), req)
+			if streamed {
+				if err != nil {
+					t.Fatalf("streaming-only model: %v", err)
+				}
+				st.Close()
+			} else if e, ok := apierr.As(err); !ok || e.Status != http.StatusBadRequest {
+				t.Errorf("streaming-only model asked for a whole answer: err = %v, want a 400", err)
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ func FuzzEncodeRequest(f *testing.F) {
 			return
 		}
 		for _, mm := range []bool{false, true} {
-			out, err := encodeRequest(req, mm)
+			out, err := encodeRequest(req, mm, true)
 			if err != nil {
 				if e, ok := apierr.As(err); !ok || e.Status != 400 {
 					t.Fatalf("encode error %v is not a 400", err)

@@ -68,12 +68,13 @@ var extraParams = map[string]bool{
 // in (0, 1)"), so 1.0 (OpenAI's default) is clamped just below.
 const maxTopP = 0.9999
 
-// encodeRequest builds the native body. multimodal selects the content shape.
-func encodeRequest(req *chat.Request, multimodal bool) ([]byte, error) {
-	w := wireRequest{Model: req.Model, Parameters: map[string]any{
-		"result_format":      "message",
-		"incremental_output": true,
-	}}
+// encodeRequest builds the native body. multimodal selects the content shape; stream asks
+// for incremental output (a streaming-only parameter).
+func encodeRequest(req *chat.Request, multimodal, stream bool) ([]byte, error) {
+	w := wireRequest{Model: req.Model, Parameters: map[string]any{"result_format": "message"}}
+	if stream {
+		w.Parameters["incremental_output"] = true
+	}
 	w.Input.Messages = make([]wireMessage, 0, len(req.Messages))
 	for i := range req.Messages {
 		m, err := encodeMessage(&req.Messages[i], multimodal, i)

@@ -67,7 +67,7 @@ func TestEncodeRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := encodeRequest(&tt.req, tt.multimodal)
+			b, err := encodeRequest(&tt.req, tt.multimodal, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func TestEncodeRequestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := encodeRequest(&tt.req, tt.multimodal)
+			_, err := encodeRequest(&tt.req, tt.multimodal, true)
 			e, ok := apierr.As(err)
 			if !ok || e.Status != 400 || e.Param != tt.param {
 				t.Errorf("err = %v (param %q), want a 400 on %s", err, e.Param, tt.param)

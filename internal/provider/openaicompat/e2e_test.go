@@ -31,8 +31,10 @@ func newPair(t *testing.T, knobs sim.Knobs, timeouts upstream.Timeouts) (*sim.Se
 	return s, c
 }
 
+// userReq is a streamed request, as most tests here need; a whole answer is asked for with
+// Stream set to false.
 func userReq(model, text string) *chat.Request {
-	return &chat.Request{Model: model, Messages: []chat.Message{
+	return &chat.Request{Model: model, Stream: true, Messages: []chat.Message{
 		{Role: chat.RoleSystem, Content: "You are helpful."},
 		{Role: chat.RoleUser, Content: text},
 	}}
@@ -71,18 +73,50 @@ func TestChatText(t *testing.T) {
 	}
 }
 
+// TestChatNonStreamRequest: a client that asks for a whole answer gets one; by default the
+// upstream is asked for a whole answer too (with the usage), with stream: always it streams.
 func TestChatNonStreamRequest(t *testing.T) {
-	_, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
+	for _, mode := range []upstream.StreamMode{"", upstream.StreamAsRequested, upstream.StreamAlways} {
+		t.Run("stream="+string(mode), func(t *testing.T) {
+			s := sim.NewOpenAI(sim.Options{APIKeys: []string{testKey}})
+			t.Cleanup(s.Close)
+			c, err := openaicompat.New(openaicompat.Config{BaseURL: s.URL(), APIKey: testKey, Stream: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := userReq("qwen-plus", "hi")
+			req.Stream = false
+			resp, _ := upstreamtest.Collect(t, c, req)
+			if !strings.Contains(resp.Message.Content, "«hi»") || resp.FinishReason != chat.FinishStop ||
+				resp.Usage == nil || resp.Usage.CompletionTokens == 0 {
+				t.Errorf("resp = %+v", resp)
+			}
+			rec, _ := s.Last()
+			if want := mode == upstream.StreamAlways; rec.Stream != want {
+				t.Errorf("upstream call streamed = %v, want %v", rec.Stream, want)
+			}
+			if _, ok := rec.Parameters["stream_options"]; ok != rec.Stream {
+				t.Errorf("stream_options sent = %v with stream = %v", ok, rec.Stream)
+			}
+		})
+	}
+}
+
+// TestWholeAnswerTimeouts: a whole answer's first byte comes when the model has finished, so
+// total bounds it, not first_byte.
+func TestWholeAnswerTimeouts(t *testing.T) {
 	req := userReq("qwen-plus", "hi")
 	req.Stream = false
-	st, err := c.Chat(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
+	_, c := newPair(t, sim.Knobs{FirstByteDelay: 100 * time.Millisecond}, upstream.Timeouts{FirstByte: 10 * time.Millisecond})
+	if resp, _ := upstreamtest.Collect(t, c, req); resp.FinishReason != chat.FinishStop {
+		t.Errorf("resp = %+v", resp)
 	}
-	resp, err := chat.Collect(st)
-	if err != nil || !strings.Contains(resp.Message.Content, "«hi»") {
-		t.Errorf("resp = %+v, err = %v", resp, err)
+	s, c := newPair(t, sim.Knobs{FirstByteDelay: time.Minute}, upstream.Timeouts{Total: 50 * time.Millisecond})
+	_, err := c.Chat(context.Background(), req)
+	if e, ok := apierr.As(err); !ok || e.Status != http.StatusGatewayTimeout || !e.Retryable {
+		t.Fatalf("err = %v, want a retryable 504", err)
 	}
+	waitCancelled(t, s)
 }
 
 func TestChatReasoningAndTools(t *testing.T) {

@@ -34,6 +34,9 @@ type Config struct {
 	AllowNoKey bool
 	// Timeouts bound each call; zero fields take upstream's defaults.
 	Timeouts upstream.Timeouts
+	// Stream says when the upstream is asked to stream; default as_requested (every
+	// OpenAI-compatible server answers whole requests). Set always for streaming-only models.
+	Stream upstream.StreamMode
 	// Headers are extra static headers.
 	Headers map[string]string
 	// HTTPClient sends the calls; nil uses upstream.NewHTTPClient().
@@ -62,10 +65,11 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Chat sends req and returns the answer as a stream. The upstream call always streams, with
-// stream_options.include_usage, also for a non-streaming client request: timeouts then mean
-// the same thing for every call, and the collected stream is the same answer. An upstream
-// that answers with one JSON body anyway is handled too.
+// Chat sends req and returns the answer as a stream. The upstream call streams (with
+// stream_options.include_usage) when the client asked for a stream, or always if the
+// provider's stream mode says so; otherwise the upstream sends one JSON body, which is
+// turned into a stream of one chunk. An upstream that answers a streamed call with one JSON
+// body anyway is handled too.
 //
 // As with the DashScope adapter, Chat returns after the first piece of the answer, so
 // failures before any output are returned here (retryable ones marked); later failures come
@@ -75,7 +79,12 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (chat.Stream, erro
 		return nil, upstream.MissingCredential(c.cfg.Name)
 	}
 	up := *req
-	up.Stream, up.IncludeUsage = true, true
+	up.Stream = c.cfg.Stream.Streams(req.Stream, upstream.StreamAsRequested)
+	up.IncludeUsage = up.Stream
+	timeouts := c.cfg.Timeouts
+	if !up.Stream {
+		timeouts = timeouts.ForWhole()
+	}
 	body, err := openai.EncodeRequest(&up)
 	if err != nil {
 		return nil, apierr.BadRequest("invalid_value", "the request cannot be encoded for the model provider").WithCause(err)
@@ -92,8 +101,12 @@ func (c *Client) Chat(ctx context.Context, req *chat.Request) (chat.Stream, erro
 		hr.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "text/event-stream")
-	call, err := upstream.Do(ctx, c.client, hr, c.cfg.Timeouts, c.cfg.Name)
+	if up.Stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	call, err := upstream.Do(ctx, c.client, hr, timeouts, c.cfg.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,11 @@ import (
 type Timeouts struct {
 	// Connect bounds getting a connection (DNS, TCP, TLS). Default 5s.
 	Connect time.Duration `yaml:"connect"`
-	// FirstByte bounds the time from sending the request to the first event of the answer.
-	// (An upstream that ignores streaming and sends one JSON body must deliver all of it in
-	// this time.) Default 60s: reasoning models can think for a while before they say anything.
+	// FirstByte bounds the time from sending the request to the first event of a streamed
+	// answer. (An upstream that ignores streaming and sends one JSON body must deliver all of
+	// it in this time.) Default 60s: reasoning models can think for a while before they say
+	// anything. A call that asks for a whole answer (see StreamMode) gets its first byte only
+	// when the model has finished, so Total bounds it instead.
 	FirstByte time.Duration `yaml:"first_byte"`
 	// BetweenChunks bounds the silence between two events once the answer has started; the
 	// timer restarts on every event, keep-alive comments included. Default 60s.
@@ -53,6 +55,46 @@ func (t Timeouts) WithDefaults() Timeouts {
 		t.Total = DefaultTotal
 	}
 	return t
+}
+
+// ForWhole returns the timeouts of a call that asks for a whole (non-streamed) answer: its
+// first byte comes when the whole answer is ready, so only Total bounds the wait for it.
+func (t Timeouts) ForWhole() Timeouts {
+	t = t.WithDefaults()
+	t.FirstByte = t.Total
+	return t
+}
+
+// StreamMode says when an adapter asks its upstream for a streamed answer.
+type StreamMode string
+
+// Stream modes. The empty mode is the adapter's default.
+const (
+	// StreamAlways streams every call; a client that asked for a whole answer gets the
+	// stream collected. Needed for streaming-only models (DashScope's QwQ, QVQ, Omni,
+	// open-source Qwen3), and it lets between_chunks watch every call.
+	StreamAlways StreamMode = "always"
+	// StreamAsRequested streams a call only when the client asked for a stream: the
+	// upstream gets the request the client sent and sends a whole answer as one body.
+	StreamAsRequested StreamMode = "as_requested"
+)
+
+// Validate rejects unknown modes; empty is valid (the adapter's default).
+func (m StreamMode) Validate() error {
+	switch m {
+	case "", StreamAlways, StreamAsRequested:
+		return nil
+	}
+	return fmt.Errorf("stream must be %q or %q, got %q", StreamAlways, StreamAsRequested, string(m))
+}
+
+// Streams reports whether a call streams, for a client that asked for a stream or not;
+// def is the adapter's default mode.
+func (m StreamMode) Streams(clientStream bool, def StreamMode) bool {
+	if m == "" {
+		m = def
+	}
+	return clientStream || m == StreamAlways
 }
 
 // Validate rejects negative timeouts.
