@@ -42,6 +42,10 @@ type Chunk struct {
 //
 // Response-side stages wrap a Stream and return a Stream, the way io.Readers compose; a
 // non-streaming answer is the same stream, collected with Collect.
+//
+// A Recv that may wait for anything (the network, a guard model) calls Wait with the
+// request's context first, or reads through WaitReader: the server sends what it has
+// buffered only then (see BeforeWait).
 type Stream interface {
 	Recv() (Chunk, error)
 	Close() error

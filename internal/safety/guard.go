@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
 )
 
 // Verdict is a guard model's judgement of one text.
@@ -195,6 +197,7 @@ func (g *guardClient) check(ctx context.Context, prompt, answer string, judgeAns
 	if g.key != "" {
 		req.Header.Set("Authorization", "Bearer "+g.key)
 	}
+	chat.Wait(ctx) // what the client was already given goes out before the guard is asked
 	resp, err := g.client.Do(req)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("safety: guard: call: %w", err)

@@ -52,12 +52,19 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange
 	}
 	ex.Alias = req.Model
 	ex.PromptText = promptText(req)
-	stream, meta, err := s.Pipeline(r.Context(), w, ex, req)
+	ctx := r.Context()
+	var out *sseWriter
+	if req.Stream {
+		// Events are flushed when the answer's producer is about to wait, not one by one.
+		out = newSSEWriter(w)
+		ctx = chat.BeforeWait(ctx, out.flush)
+	}
+	stream, meta, err := s.Pipeline(ctx, w, ex, req)
 	if err != nil {
 		return err
 	}
 	if req.Stream {
-		return s.writeSSE(w, r, ex, req, stream, meta)
+		return s.writeSSE(out, r, ex, req, stream, meta)
 	}
 	return s.writeCollected(w, r, ex, stream, meta)
 }
@@ -187,28 +194,62 @@ func (s *Server) writeCollected(w http.ResponseWriter, r *http.Request, ex *Exch
 	return nil
 }
 
+// sseWriter writes server-sent events into the response's buffer and sends them on flush.
+// The SSE handler flushes when the answer's producer is about to wait (chat.BeforeWait) and at
+// the end, so events that are ready together leave in one network write.
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	buf     []byte
+	pending bool  // written but not flushed
+	err     error // the first write or flush error: the client has gone
+}
+
+func newSSEWriter(w http.ResponseWriter) *sseWriter {
+	return &sseWriter{w: w, rc: http.NewResponseController(w)}
+}
+
+// data writes one "data:" event.
+func (o *sseWriter) data(b []byte) error {
+	if o.err != nil {
+		return o.err
+	}
+	o.buf = append(append(append(o.buf[:0], "data: "...), b...), "\n\n"...)
+	if _, err := o.w.Write(o.buf); err != nil {
+		o.err = err
+		return err
+	}
+	o.pending = true
+	return nil
+}
+
+// flush sends what has been written. An error is kept for the next data call.
+func (o *sseWriter) flush() {
+	if !o.pending || o.err != nil {
+		return
+	}
+	o.pending = false
+	if err := o.rc.Flush(); err != nil {
+		o.err = err
+	}
+}
+
 // writeSSE streams the answer as OpenAI server-sent events. Content flows through at once;
 // only the finishing chunk is held until the upstream ends, so that usage and the implicit
 // label can ride on the last events.
-func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, req *chat.Request, stream chat.Stream, meta openai.Meta) error {
+func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *chat.Request, stream chat.Stream, meta openai.Meta) error {
 	defer stream.Close()
-	h := w.Header()
+	h := out.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	var buf []byte
+	out.w.WriteHeader(http.StatusOK)
 	send := func(c chat.Chunk, withExtra bool) error {
 		b, err := openai.EncodeChunk(meta, c, withExtra)
 		if err != nil {
 			return err
 		}
-		buf = append(append(append(buf[:0], "data: "...), b...), "\n\n"...)
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		return rc.Flush()
+		return out.data(b)
 	}
 	var (
 		usage  *chat.Usage
@@ -216,12 +257,26 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 		first  = true
 		answer strings.Builder
 	)
+	// clientGone records a stream the client abandoned: the deferred Close cancels the
+	// upstream, and the request is still recorded, as cut short by the client.
+	clientGone := func() error {
+		ex.Status, ex.ErrCode, ex.AnswerText = 499, "client_closed", answer.String()
+		if aerr := s.audit(r.Context(), ex); aerr != nil {
+			s.log.Error("audit record lost for an abandoned stream", "request_id", ex.RequestID, "err", aerr)
+		}
+		return nil
+	}
 	for {
 		c, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			if out.err != nil || (r.Context().Err() != nil && !s.draining.Load()) {
+				// The client went away (a failed write, or its connection closed, which
+				// cancels the request and so the upstream call): not an upstream failure.
+				return clientGone()
+			}
 			ex.Status, _ = apierr.Public(err)
 			if e, ok := apierr.As(err); ok {
 				ex.ErrCode = e.Code
@@ -232,7 +287,7 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 			if aerr := s.audit(r.Context(), ex); aerr != nil {
 				s.log.Error("audit record lost for a failed stream", "request_id", ex.RequestID, "err", aerr)
 			}
-			s.writeStreamError(w, rc, err)
+			s.writeStreamError(out, err)
 			return nil
 		}
 		if c.Usage != nil {
@@ -254,13 +309,7 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 			ex.TTFT = s.now().Sub(ex.Start)
 		}
 		if err := send(c, first); err != nil {
-			// The client has gone; the deferred Close cancels the upstream. The request is
-			// still recorded, as cut short by the client.
-			ex.Status, ex.ErrCode, ex.AnswerText = 499, "client_closed", answer.String()
-			if aerr := s.audit(r.Context(), ex); aerr != nil {
-				s.log.Error("audit record lost for an abandoned stream", "request_id", ex.RequestID, "err", aerr)
-			}
-			return nil
+			return clientGone()
 		}
 		first = false
 	}
@@ -276,7 +325,7 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 	ex.Status = http.StatusOK
 	if err := s.audit(r.Context(), ex); err != nil {
 		ex.Status, _ = apierr.Public(err)
-		s.writeStreamError(w, rc, err)
+		s.writeStreamError(out, err)
 		return nil
 	}
 	if err := send(final, true); err != nil {
@@ -287,20 +336,18 @@ func (s *Server) writeSSE(w http.ResponseWriter, r *http.Request, ex *Exchange, 
 			return nil
 		}
 	}
-	io.WriteString(w, "data: [DONE]\n\n")
-	rc.Flush()
+	out.data([]byte("[DONE]"))
+	out.flush()
 	return nil
 }
 
 // writeStreamError ends a started stream with an OpenAI-style error event (no [DONE]), which
 // SDKs surface as a stream error.
-func (s *Server) writeStreamError(w http.ResponseWriter, rc *http.ResponseController, err error) {
+func (s *Server) writeStreamError(out *sseWriter, err error) {
 	_, body := apierr.Public(err)
 	b, _ := json.Marshal(body)
-	w.Write([]byte("data: "))
-	w.Write(b)
-	w.Write([]byte("\n\n"))
-	rc.Flush()
+	out.data(b)
+	out.flush()
 }
 
 // cancelOnClose cancels the upstream context when the stream is closed, so nothing outlives

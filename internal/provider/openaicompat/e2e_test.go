@@ -303,6 +303,23 @@ func waitCancelled(t *testing.T, s *sim.Server) {
 	}
 }
 
+// TestWaitHook: the stream calls the caller's chat.Wait hook before it reads the network.
+func TestWaitHook(t *testing.T) {
+	_, c := newPair(t, sim.Knobs{}, upstream.Timeouts{})
+	waits := 0
+	ctx := chat.BeforeWait(context.Background(), func() { waits++ })
+	st, err := c.Chat(ctx, userReq("qwen-plus", "hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chat.Collect(st); err != nil {
+		t.Fatal(err)
+	}
+	if waits == 0 {
+		t.Error("the hook was never called")
+	}
+}
+
 // TestConnectionReuse: the upstream takes a moment to end its body after the last event,
 // so a caller that stops at the finish reason closes before the body has ended.
 func TestConnectionReuse(t *testing.T) {

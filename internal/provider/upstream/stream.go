@@ -48,8 +48,12 @@ var ErrClosed = errors.New("upstream: stream closed")
 var _ chat.Stream = (*EventStream)(nil)
 
 // NewEventStream returns a stream reading c's response body with dec.
+//
+// Reads that may wait for the network first call the caller's chat.Wait hook (from the
+// context the call was made with), so a consumer that buffers its output sends it then.
 func NewEventStream(c *Call, dec Decoder) *EventStream {
-	return &EventStream{provider: c.Provider, call: c, body: c.Resp.Body, sse: NewSSEReader(c.Resp.Body), dec: dec}
+	return &EventStream{provider: c.Provider, call: c, body: c.Resp.Body,
+		sse: NewSSEReader(chat.WaitReader(c.parent, c.Resp.Body)), dec: dec}
 }
 
 // ReadEvents returns a stream over r without a Call (no timeouts). Tests and fuzzers use it to
