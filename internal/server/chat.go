@@ -75,6 +75,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange
 func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchange, req *chat.Request) (chat.Stream, openai.Meta, error) {
 	p := ex.Profile
 	meta := openai.Meta{ID: "chatcmpl-" + strings.TrimPrefix(ex.RequestID, "req_"), Created: ex.Start.Unix(), Model: req.Model, Extra: map[string]any{}}
+	// The implicit label is made (and signed, the costliest step) while the upstream call is
+	// under way; it is needed only once the answer starts.
+	var label labelResult
+	var labelled chan struct{}
+	if p.Label != nil {
+		labelled = make(chan struct{})
+		go func() {
+			defer close(labelled)
+			label.implicit, label.produceID, label.wrap = p.Label(ex)
+		}()
+	}
 	var restore func(chat.Stream) chat.Stream
 	if p.Protect != nil {
 		var counts map[string]int
@@ -122,15 +133,22 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 	if restore != nil {
 		stream = restore(stream)
 	}
-	if p.Label != nil {
-		implicit, produceID, wrap := p.Label(ex)
-		ex.Label, ex.ProduceID = implicit, produceID
-		meta.Extra["aigc"] = implicit
-		if wrap != nil {
-			stream = wrap(stream)
+	if labelled != nil {
+		<-labelled
+		ex.Label, ex.ProduceID = label.implicit, label.produceID
+		meta.Extra["aigc"] = label.implicit
+		if label.wrap != nil {
+			stream = label.wrap(stream)
 		}
 	}
 	return stream, meta, nil
+}
+
+// labelResult is what Profile.Label returned.
+type labelResult struct {
+	implicit  any
+	produceID string
+	wrap      func(chat.Stream) chat.Stream
 }
 
 // promptText is what the prompt HMAC in the audit log covers: the text of every message.
