@@ -90,6 +90,9 @@ func DecodeChunk(data []byte) (chat.Chunk, *ErrorBody, error) {
 
 func decodeUsage(w *wireUsage) *chat.Usage {
 	u := &chat.Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens, TotalTokens: w.TotalTokens}
+	if u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens // as the DashScope adapter does
+	}
 	if w.PromptTokensDetails != nil {
 		u.CachedTokens = w.PromptTokensDetails.CachedTokens
 	}
@@ -109,7 +112,7 @@ type upstreamResponse struct {
 // *ErrorBody.
 func DecodeResponse(body []byte) (chat.Response, *ErrorBody, error) {
 	var w upstreamResponse
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := jsonv2.Unmarshal(body, &w, eventOptions); err != nil {
 		return chat.Response{}, nil, fmt.Errorf("openai: decode response: %w", err)
 	}
 	if w.Error != nil {
