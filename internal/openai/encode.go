@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/qiao-gateway/qiao/internal/chat"
 )
@@ -193,6 +195,96 @@ type chunkObject struct {
 // EncodeChunk renders one streamed chunk. withExtra adds meta.Extra (first and last event).
 // A chunk that carries only usage is rendered the OpenAI way: an empty choices array.
 func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
+	if len(c.Delta.ToolCalls) == 0 && c.Usage == nil && c.FinishReason == "" && (!withExtra || len(meta.Extra) == 0) {
+		return appendTextChunk(make([]byte, 0, 160+len(meta.ID)+len(meta.Model)+len(c.Delta.Content)+len(c.Delta.ReasoningContent)), meta, c), nil
+	}
+	return encodeChunk(meta, c, withExtra)
+}
+
+// appendTextChunk renders the chunks that make up almost all of a stream (role, content or
+// reasoning; no tool calls, finish, usage or extra members) without reflection, byte for byte
+// as encodeChunk would.
+func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, meta.ID)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, meta.Created, 10)
+	b = append(b, `,"model":`...)
+	b = appendString(b, meta.Model)
+	b = append(b, `,"choices":[{"index":0,"delta":{`...)
+	sep := false
+	member := func(name, v string) {
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(append(append(b, '"'), name...), `":`...)
+		b = appendString(b, v)
+	}
+	if c.Delta.Role != "" {
+		member("role", c.Delta.Role)
+	}
+	if c.Delta.Content != "" || (c.Delta.Role != "" && c.Delta.ReasoningContent == "") {
+		member("content", c.Delta.Content)
+	}
+	if c.Delta.ReasoningContent != "" {
+		member("reasoning_content", c.Delta.ReasoningContent)
+	}
+	return append(b, `},"finish_reason":null}]}`...)
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json escapes it: quotes,
+// backslashes and control characters; <, > and & (HTML-safe); U+2028 and U+2029; invalid
+// UTF-8 as U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(append(b, s[start:]...), '"')
+}
+
+// encodeChunk renders any chunk through encoding/json.
+func encodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 	obj := chunkObject{ID: meta.ID, Object: "chat.completion.chunk", Created: meta.Created, Model: meta.Model}
 	usageOnly := c.Usage != nil && c.Delta.Empty() && c.FinishReason == ""
 	if !usageOnly {

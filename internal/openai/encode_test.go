@@ -93,3 +93,47 @@ func TestDecodeUpstreamError(t *testing.T) {
 		t.Fatalf("garbage decoded as error: %+v", e)
 	}
 }
+
+// TestTextChunkMatchesGeneric: the reflection-free path renders the common chunks byte for
+// byte as encoding/json does.
+func TestTextChunkMatchesGeneric(t *testing.T) {
+	meta := Meta{ID: "chatcmpl-<1>&\"x\"", Created: 1700000000, Model: "qwen-plus"}
+	for _, c := range []chat.Chunk{
+		{Delta: chat.Delta{Role: "assistant"}},
+		{Delta: chat.Delta{Role: "assistant", Content: "你好"}},
+		{Delta: chat.Delta{Content: "a\"b\\c\n\r\t\b\f\x00\x1f<>&\u2028\u2029\xff end"}},
+		{Delta: chat.Delta{ReasoningContent: "思考"}},
+		{Delta: chat.Delta{Role: "assistant", ReasoningContent: "r"}},
+		{Delta: chat.Delta{Content: "c", ReasoningContent: "r"}},
+		{},
+	} {
+		fast, err := EncodeChunk(meta, c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		generic, err := encodeChunk(meta, c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(fast) != string(generic) {
+			t.Errorf("chunk %+v:\n fast    %s\n generic %s", c, fast, generic)
+		}
+	}
+}
+
+func FuzzTextChunk(f *testing.F) {
+	f.Add("chatcmpl-1", int64(1), "qwen-plus", "assistant", "你好", "")
+	f.Add("", int64(-5), "m\u2028", "", "<a href=\"x\">&amp;</a>\n", "\x7f\xc3(")
+	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning string) {
+		meta := Meta{ID: id, Created: created, Model: model}
+		c := chat.Chunk{Delta: chat.Delta{Role: role, Content: content, ReasoningContent: reasoning}}
+		fast, _ := EncodeChunk(meta, c, false)
+		generic, err := encodeChunk(meta, c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(fast) != string(generic) {
+			t.Fatalf("fast %s\ngeneric %s", fast, generic)
+		}
+	})
+}
