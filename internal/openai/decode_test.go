@@ -177,3 +177,69 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTextChunkDecode: whatever the reflection-free chunk decoder accepts, the general one
+// decodes to the same chunk.
+func FuzzTextChunkDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"你好"},"finish_reason":null,"logprobs":null}],"system_fingerprint":null}`,
+		`{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+		`{"choices":[{"delta":{"content":null,"reasoning_content":"a\nb\"c\\d\/e\tf"},"finish_reason":"stop"}],"usage":null}`,
+		`{"choices":[{"delta":{"tool_calls":null,"content":"x"}}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+		`{"choices":[{"index":0,"delta":{"content":"x"}},{"index":1,"delta":{"content":"y"}}]}`,
+		`{"error":{"message":"bad","type":"t","code":"data_inspection_failed"}}`,
+		` { "choices" : [ { "delta" : { "content" : "\u4f60" } } ] , "x" : [1, -2.5e3, true, {"a": []}] } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeTextChunk(data)
+		if !ok {
+			return
+		}
+		slow, eb, err := decodeChunk(data)
+		if err != nil || eb != nil {
+			t.Fatalf("fast path accepted what the general decoder refuses (%v, %v): %q", err, eb, data)
+		}
+		if d := cmp.Diff(slow, fast); d != "" {
+			t.Fatalf("chunks differ (-general +fast) for %q:\n%s", data, d)
+		}
+	})
+}
+
+// TestTextChunkFastPath: the common events take the reflection-free path; the others are
+// left to the general decoder.
+func TestTextChunkFastPath(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		fast bool
+	}{
+		{`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"你好\n"},"finish_reason":null,"logprobs":null}],"system_fingerprint":null}`, true},
+		{`{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`, true},
+		{`{"choices":[{"index":0,"delta":{"content":null,"reasoning_content":"想"},"finish_reason":null}]}`, true},
+		{`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`, true},
+		{`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`, false},
+		{`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, false},
+		{`{"error":{"message":"bad","type":"t","code":"x"}}`, false},
+		{`{"choices":[{"delta":{"content":"\u4f60"}}]}`, false},
+	} {
+		c, ok := decodeTextChunk([]byte(tc.data))
+		if ok != tc.fast {
+			t.Errorf("%s: fast path %v, want %v", tc.data, ok, tc.fast)
+			continue
+		}
+		want, _, err := decodeChunk([]byte(tc.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			if d := cmp.Diff(want, c); d != "" {
+				t.Errorf("%s (-general +fast):\n%s", tc.data, d)
+			}
+		}
+		if got, _, _ := DecodeChunk([]byte(tc.data)); !cmp.Equal(got, want) {
+			t.Errorf("%s: DecodeChunk = %+v, want %+v", tc.data, got, want)
+		}
+	}
+}

@@ -52,6 +52,14 @@ type upstreamChunk struct {
 // DecodeChunk parses one `data:` payload of an upstream stream. If the event is an error
 // event, it returns a nil error and a non-nil *ErrorBody.
 func DecodeChunk(data []byte) (chat.Chunk, *ErrorBody, error) {
+	if c, ok := decodeTextChunk(data); ok {
+		return c, nil, nil
+	}
+	return decodeChunk(data)
+}
+
+// decodeChunk is DecodeChunk for any event, by reflection.
+func decodeChunk(data []byte) (chat.Chunk, *ErrorBody, error) {
 	var w upstreamChunk
 	if err := jsonv2.Unmarshal(data, &w, eventOptions); err != nil {
 		return chat.Chunk{}, nil, fmt.Errorf("openai: decode chunk: %w", err)

@@ -1,0 +1,377 @@
+package openai
+
+import (
+	"unicode/utf8"
+
+	"github.com/qiao-gateway/qiao/internal/chat"
+)
+
+// decodeTextChunk decodes the events that make up almost all of a stream — one choice whose
+// delta carries only role, content or reasoning text, with or without a finish reason, and
+// no usage — without reflection. ok is false for anything else (tool calls, usage, errors,
+// several choices, escapes it does not handle, repeated names, malformed JSON), which the
+// caller decodes the general way; for the events it accepts it gives the same chunk.
+func decodeTextChunk(data []byte) (c chat.Chunk, ok bool) {
+	p := scanner{b: data}
+	if !p.byte('{') {
+		return c, false
+	}
+	var seenChoices, seenUsage bool
+	done, ok := p.objectStart()
+	for ok && !done {
+		var name []byte
+		if name, ok = p.name(); !ok {
+			return c, false
+		}
+		switch string(name) {
+		case "choices":
+			if seenChoices {
+				return c, false
+			}
+			seenChoices = true
+			ok = p.choices(&c)
+		case "usage":
+			if seenUsage || !p.literal("null") {
+				return c, false
+			}
+			seenUsage = true
+		case "error":
+			return c, false
+		default:
+			ok = p.skipValue(0)
+		}
+		if ok {
+			done, ok = p.objectNext()
+		}
+	}
+	p.space()
+	return c, ok && p.i == len(p.b)
+}
+
+// scanner walks JSON bytes. Every method reports false on input it does not accept.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (p *scanner) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c after optional whitespace.
+func (p *scanner) byte(c byte) bool {
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *scanner) peek() byte {
+	p.space()
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+func (p *scanner) literal(lit string) bool {
+	p.space()
+	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+		p.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// objectStart is called after '{': done reports an empty object.
+func (p *scanner) objectStart() (done, ok bool) {
+	if p.peek() == '}' {
+		p.i++
+		return true, true
+	}
+	return false, true
+}
+
+// objectNext consumes ',' (another member follows) or '}' (done).
+func (p *scanner) objectNext() (done, ok bool) {
+	switch p.peek() {
+	case ',':
+		p.i++
+		return false, true
+	case '}':
+		p.i++
+		return true, true
+	}
+	return false, false
+}
+
+// name reads a member name and its colon. Names with escapes are not accepted.
+func (p *scanner) name() ([]byte, bool) {
+	if !p.byte('"') {
+		return nil, false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			n := p.b[start:p.i]
+			p.i++
+			return n, p.byte(':')
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+		p.i++
+	}
+	return nil, false
+}
+
+// stringOrNull reads a string (escapes decoded) or null (""). Strings with invalid UTF-8 or
+// \u escapes are not accepted: the general decoder's handling of those is the reference.
+func (p *scanner) stringOrNull() (string, bool) {
+	if p.peek() == 'n' {
+		return "", p.literal("null")
+	}
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	var out []byte // only when there are escapes
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			if out != nil {
+				s = append(out, s...)
+			}
+			if !utf8.Valid(s) {
+				return "", false
+			}
+			return string(s), true
+		case c < 0x20:
+			return "", false
+		case c == '\\':
+			if p.i+1 >= len(p.b) {
+				return "", false
+			}
+			var r byte
+			switch p.b[p.i+1] {
+			case '"', '\\', '/':
+				r = p.b[p.i+1]
+			case 'n':
+				r = '\n'
+			case 't':
+				r = '\t'
+			case 'r':
+				r = '\r'
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			default:
+				return "", false
+			}
+			out = append(append(out, p.b[start:p.i]...), r)
+			p.i += 2
+			start = p.i
+		default:
+			p.i++
+		}
+	}
+	return "", false
+}
+
+// choices reads an array of at most one choice.
+func (p *scanner) choices(c *chat.Chunk) bool {
+	if !p.byte('[') {
+		return false
+	}
+	if p.peek() == ']' {
+		p.i++
+		return true
+	}
+	if !p.byte('{') {
+		return false
+	}
+	var seen [4]bool // index, delta, finish_reason, logprobs
+	once := func(i int) bool {
+		if seen[i] {
+			return false
+		}
+		seen[i] = true
+		return true
+	}
+	done, ok := p.objectStart()
+	for ok && !done {
+		var name []byte
+		if name, ok = p.name(); !ok {
+			return false
+		}
+		switch string(name) {
+		case "index":
+			ok = once(0) && p.smallInt()
+		case "delta":
+			ok = once(1) && p.delta(c)
+		case "finish_reason":
+			ok = once(2)
+			if ok {
+				c.FinishReason, ok = p.stringOrNull()
+			}
+		case "logprobs":
+			ok = once(3) && p.literal("null")
+		default:
+			ok = p.skipValue(0)
+		}
+		if ok {
+			done, ok = p.objectNext()
+		}
+	}
+	return ok && p.byte(']') // a second choice is left to the general decoder
+}
+
+func (p *scanner) delta(c *chat.Chunk) bool {
+	if p.peek() == 'n' {
+		return p.literal("null")
+	}
+	if !p.byte('{') {
+		return false
+	}
+	var seen [3]bool
+	done, ok := p.objectStart()
+	for ok && !done {
+		var name []byte
+		if name, ok = p.name(); !ok {
+			return false
+		}
+		var dst *string
+		switch string(name) {
+		case "role":
+			dst, ok = &c.Delta.Role, !seen[0]
+			seen[0] = true
+		case "content":
+			dst, ok = &c.Delta.Content, !seen[1]
+			seen[1] = true
+		case "reasoning_content":
+			dst, ok = &c.Delta.ReasoningContent, !seen[2]
+			seen[2] = true
+		default:
+			// tool_calls, function_call, refusal, audio...: the general decoder's business,
+			// unless they are null.
+			ok = p.literal("null")
+		}
+		if ok && dst != nil {
+			*dst, ok = p.stringOrNull()
+		}
+		if ok {
+			done, ok = p.objectNext()
+		}
+	}
+	return ok
+}
+
+// skipValue skips any JSON value whose strings need no decoding.
+func (p *scanner) skipValue(depth int) bool {
+	if depth > 32 {
+		return false
+	}
+	switch p.peek() {
+	case '"':
+		_, ok := p.stringOrNull()
+		return ok
+	case '{':
+		p.i++
+		done, ok := p.objectStart()
+		for ok && !done {
+			if _, ok = p.name(); ok && p.skipValue(depth+1) {
+				done, ok = p.objectNext()
+			} else {
+				return false
+			}
+		}
+		return ok
+	case '[':
+		p.i++
+		if p.peek() == ']' {
+			p.i++
+			return true
+		}
+		for {
+			if !p.skipValue(depth + 1) {
+				return false
+			}
+			switch p.peek() {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case 't':
+		return p.literal("true")
+	case 'f':
+		return p.literal("false")
+	case 'n':
+		return p.literal("null")
+	}
+	return p.number()
+}
+
+// smallInt skips a non-negative integer of at most 9 digits (one that fits any int).
+func (p *scanner) smallInt() bool {
+	p.space()
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	n := p.i - start
+	return n > 0 && n <= 9 && (n == 1 || p.b[start] != '0')
+}
+
+// number skips a JSON number.
+func (p *scanner) number() bool {
+	start := p.i
+	if p.i < len(p.b) && p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	if n := digits(); n == 0 || (n > 1 && p.b[intStart] == '0') {
+		return false
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return p.i > start
+}
