@@ -70,9 +70,16 @@ func TestIdleCheckpoint(t *testing.T) {
 	})
 }
 
+// TestWriterRecoversAfterFailure: while another connection holds the database's write lock
+// (longer than the writer's busy timeout), appends fail with 503 and Healthy says so; once the
+// lock is gone the writer recovers by itself.
 func TestWriterRecoversAfterFailure(t *testing.T) {
-	db := openDB(t)
-	db.SQL().SetMaxOpenConns(1) // one connection, so the pragma below applies to every query
+	dir := t.TempDir()
+	db, err := sqlite.OpenWith(dir, sqlite.Options{Pragmas: []string{"busy_timeout(20)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	w, err := audit.NewWriter(t.Context(), db, audit.WriterOptions{Chain: "c", Signer: key, RetryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +88,22 @@ func TestWriterRecoversAfterFailure(t *testing.T) {
 	if err := w.Append(t.Context(), audit.Record{Kind: audit.KindRequest, Request: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SQL().Exec(`PRAGMA query_only = 1`); err != nil {
+	other, err := sqlite.OpenWith(dir, sqlite.Options{Pragmas: []string{"busy_timeout(50)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	blocker, err := other.SQL().Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	if _, err := blocker.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
 	err = w.Append(t.Context(), audit.Record{Kind: audit.KindRequest, Request: "2"})
 	if e, ok := apierr.As(err); !ok || e.Status != http.StatusServiceUnavailable || e.Code != audit.CodeAuditUnavailable {
-		t.Fatalf("Append on read-only = %v", err)
+		t.Fatalf("Append while the database is locked = %v", err)
 	}
 	if status, body := apierr.Public(err); status != 503 || strings.Contains(body.Error.Message, "sqlite") {
 		t.Errorf("public error %d %q leaks internals", status, body.Error.Message)
@@ -94,9 +111,8 @@ func TestWriterRecoversAfterFailure(t *testing.T) {
 	if w.Healthy() == nil {
 		t.Fatal("Healthy() = nil while writes fail")
 	}
-	if _, err := db.SQL().Exec(`PRAGMA query_only = 0`); err != nil {
-		t.Fatal(err)
-	}
+	blocker.Close()
+	other.Close() // closing the connection releases the lock
 	waitFor(t, "Healthy() == nil after the database became writable", func() bool { return w.Healthy() == nil })
 	if err := w.Append(t.Context(), audit.Record{Kind: audit.KindRequest, Request: "3"}); err != nil {
 		t.Fatal(err)

@@ -61,8 +61,8 @@ func OpenWith(dataDir string, o Options) (*DB, error) {
 	}
 	path := filepath.Join(dataDir, FileName)
 	q := url.Values{}
-	for _, p := range append([]string{"busy_timeout(10000)", "journal_mode(WAL)",
-		"synchronous(FULL)", "foreign_keys(1)"}, o.Pragmas...) {
+	for _, p := range pragmas([]string{"busy_timeout(10000)", "journal_mode(WAL)",
+		"synchronous(FULL)", "foreign_keys(1)"}, o.Pragmas) {
 		q.Add("_pragma", p)
 	}
 	// BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two
@@ -87,6 +87,24 @@ func OpenWith(dataDir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: prepare audit insert: %w", classify(err))
 	}
 	return s, nil
+}
+
+// pragmas returns defaults followed by extra, leaving out each default that extra sets
+// again: the driver keeps the first busy_timeout it is given, so an override must replace
+// the default rather than follow it.
+func pragmas(defaults, extra []string) []string {
+	name := func(p string) string { n, _, _ := strings.Cut(p, "("); return strings.TrimSpace(n) }
+	set := map[string]bool{}
+	for _, p := range extra {
+		set[name(p)] = true
+	}
+	var out []string
+	for _, p := range defaults {
+		if !set[name(p)] {
+			out = append(out, p)
+		}
+	}
+	return append(out, extra...)
 }
 
 // Close closes the database.

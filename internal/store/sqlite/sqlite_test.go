@@ -97,6 +97,16 @@ func TestOpenCreatesDataDir(t *testing.T) {
 	if err := db.SQL().QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
 		t.Errorf("synchronous = %d, %v; want 2 (FULL)", sync, err)
 	}
+	// Options override the defaults, busy_timeout included (the driver would keep the
+	// first of two).
+	over := open(t, t.TempDir(), sqlite.Options{Pragmas: []string{"busy_timeout(20)", "synchronous(NORMAL)"}})
+	var busy int
+	if err := over.SQL().QueryRow(`PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 20 {
+		t.Errorf("busy_timeout = %d, %v; want the option's 20", busy, err)
+	}
+	if err := over.SQL().QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 1 {
+		t.Errorf("synchronous = %d, %v; want the option's 1 (NORMAL)", sync, err)
+	}
 	// Migrations are recorded and not applied twice.
 	db.Close()
 	db = open(t, dir, sqlite.Options{})
