@@ -83,6 +83,9 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 		labelled = make(chan struct{})
 		go func() {
 			defer close(labelled)
+			// A panic is carried back to the request's goroutine, where ServeHTTP turns it
+			// into a 500 for this request instead of a crash of the process.
+			defer func() { label.panicked = recover() }()
 			label.implicit, label.produceID, label.wrap = p.Label(ex)
 		}()
 	}
@@ -135,6 +138,9 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 	}
 	if labelled != nil {
 		<-labelled
+		if label.panicked != nil {
+			panic(label.panicked)
+		}
 		ex.Label, ex.ProduceID = label.implicit, label.produceID
 		meta.Extra["aigc"] = label.implicit
 		if label.wrap != nil {
@@ -144,11 +150,12 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 	return stream, meta, nil
 }
 
-// labelResult is what Profile.Label returned.
+// labelResult is what Profile.Label returned, or the value it panicked with.
 type labelResult struct {
 	implicit  any
 	produceID string
 	wrap      func(chat.Stream) chat.Stream
+	panicked  any
 }
 
 // promptText is what the prompt HMAC in the audit log covers: the text of every message.

@@ -298,3 +298,24 @@ func TestEndpointOf(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelPanicIsOneRequest: a label stage that panics on its own goroutine fails that
+// request with a 500; the process and the next request are fine.
+func TestLabelPanicIsOneRequest(t *testing.T) {
+	boom := true
+	env := newTestEnv(t, &fakeRouter{chunks: []chat.Chunk{{Delta: chat.Delta{Content: "hi"}}, {FinishReason: "stop"}}}, func(o *Options) {
+		o.Profiles["CN"].Label = func(*Exchange) (any, string, func(chat.Stream) chat.Stream) {
+			if boom {
+				panic("label boom")
+			}
+			return map[string]string{"Label": "1"}, "id-1", nil
+		}
+	})
+	if resp, _ := env.do(t, env.keys["cn"], "", okBody); resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", resp.StatusCode)
+	}
+	boom = false
+	if resp, _ := env.do(t, env.keys["cn"], "", okBody); resp.StatusCode != http.StatusOK {
+		t.Fatalf("next request: status %d, want 200", resp.StatusCode)
+	}
+}
