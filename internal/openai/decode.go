@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
 )
@@ -41,13 +43,13 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 	// One pass splits the object into members; each known member is then decoded on its
 	// own, so the (large) messages are parsed once, and the rest is kept verbatim.
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
+	if err := jsonv1.Unmarshal(body, &fields); err != nil {
 		return nil, jsonError(err)
 	}
 	var w wireRequest
 	for k, v := range fields {
 		if dst := w.field(k); dst != nil {
-			if err := json.Unmarshal(v, dst); err != nil {
+			if err := jsonv1.Unmarshal(v, dst); err != nil {
 				return nil, jsonError(fieldError(k, err))
 			}
 		}
@@ -128,12 +130,12 @@ func decodeStop(raw json.RawMessage, p *chat.Params) error {
 		return nil
 	}
 	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
+	if err := jsonv1.Unmarshal(raw, &one); err == nil {
 		p.Stop = []string{one}
 		return nil
 	}
 	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
+	if err := jsonv1.Unmarshal(raw, &many); err != nil {
 		return apierr.BadRequest("invalid_type", "stop must be a string or an array of strings").WithParam("stop")
 	}
 	if len(many) > 4 {
@@ -180,12 +182,12 @@ func decodeMessage(w *wireMessage, m *chat.Message, i int) error {
 			return apierr.BadRequest("missing_value", "message content is required").WithParam(param + ".content")
 		}
 	case c[0] == '"':
-		if err := json.Unmarshal(c, &m.Content); err != nil {
+		if err := jsonv1.Unmarshal(c, &m.Content); err != nil {
 			return apierr.BadRequest("invalid_type", "content must be a string or an array of parts").WithParam(param + ".content")
 		}
 	case c[0] == '[':
 		var parts []json.RawMessage
-		if err := json.Unmarshal(c, &parts); err != nil {
+		if err := jsonv1.Unmarshal(c, &parts); err != nil {
 			return apierr.BadRequest("invalid_type", "content must be a string or an array of parts").WithParam(param + ".content")
 		}
 		m.Parts = make([]chat.Part, 0, len(parts))
@@ -204,7 +206,7 @@ func decodeMessage(w *wireMessage, m *chat.Message, i int) error {
 
 func decodePart(raw json.RawMessage, param string) (chat.Part, error) {
 	var w wirePart
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := jsonv1.Unmarshal(raw, &w); err != nil {
 		return chat.Part{}, apierr.BadRequest("invalid_type", "each content part must be an object with a type").WithParam(param)
 	}
 	switch w.Type {
@@ -239,7 +241,7 @@ func orDefault(s, d string) string {
 
 // fieldError names the request member a nested type error is about.
 func fieldError(member string, err error) error {
-	var typ *json.UnmarshalTypeError
+	var typ *jsonv1.UnmarshalTypeError
 	if errors.As(err, &typ) {
 		if typ.Field == "" {
 			typ.Field = member
@@ -253,8 +255,8 @@ func fieldError(member string, err error) error {
 
 // jsonError turns a decoding error into a 400 that says where the problem is.
 func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *jsonv1.SyntaxError
+	var typ *jsonv1.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return apierr.BadRequest("invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn)).WithCause(err)
