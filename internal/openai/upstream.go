@@ -38,9 +38,10 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// eventOptions decode one upstream event as leniently as encoding/json does (invalid UTF-8
-// and duplicate member names are tolerated), with the json/v2 implementation: events are the
-// hottest decode in the gateway, and it is twice as fast with a quarter of the allocations.
+// eventOptions decode upstream events and answers as leniently as encoding/json does where
+// upstreams are known to be sloppy (invalid UTF-8 and duplicate member names are tolerated),
+// with the json/v2 implementation: twice as fast with a quarter of the allocations. Member
+// names match exactly, as upstreams send them (encoding/json would also take "Choices").
 var eventOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 type upstreamChunk struct {

@@ -139,6 +139,7 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 	if labelled != nil {
 		<-labelled
 		if label.panicked != nil {
+			stream.Close()
 			panic(label.panicked)
 		}
 		ex.Label, ex.ProduceID = label.implicit, label.produceID
@@ -309,6 +310,7 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 				ex.ErrCode = "internal_error"
 			}
 			ex.AnswerText = answer.String()
+			out.flush() // what was sent stays sent; only the error waits for the record
 			if aerr := s.audit(r.Context(), ex); aerr != nil {
 				s.log.Error("audit record lost for a failed stream", "request_id", ex.RequestID, "err", aerr)
 			}
@@ -337,6 +339,12 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 			return clientGone()
 		}
 		first = false
+	}
+	// The content goes out now; only the finishing chunk, usage and [DONE] wait for the
+	// audit record. (The last events came in the upstream's last read: no wait follows it.)
+	out.flush()
+	if out.err != nil {
+		return clientGone()
 	}
 	if final.FinishReason == "" {
 		final.FinishReason = chat.FinishStop

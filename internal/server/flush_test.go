@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/qiao-gateway/qiao/internal/route"
 	"github.com/qiao-gateway/qiao/internal/tenant"
 )
+
+// The texts are markers no request id or other field of an event can contain (ids are hex).
 
 // waitingStream yields chunks and, before the ones listed in waits, calls chat.Wait as an
 // upstream reader does before it waits for the network; onWait sees what the client has
@@ -66,11 +69,12 @@ func (f *flushRecorder) Flush() {
 }
 
 // TestStreamFlushesBeforeWaiting: events that are ready together leave in one flush, sent
-// when the producer is about to wait, and nothing written stays behind while it waits.
+// when the producer is about to wait, and nothing written stays behind while it waits or
+// while the audit record is written.
 func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	text := func(s string) chat.Chunk { return chat.Chunk{Delta: chat.Delta{Content: s}} }
 	ws := &waitingStream{
-		chunks: []chat.Chunk{text("a1"), text("b2"), text("c3"), text("d4"), text("e5"), {FinishReason: chat.FinishStop}},
+		chunks: []chat.Chunk{text("zqa"), text("zqb"), text("zqc"), text("zqd"), text("zqe"), {FinishReason: chat.FinishStop}},
 		waits:  map[int]bool{0: true, 3: true},
 	}
 	rec := &flushRecorder{header: http.Header{}}
@@ -83,7 +87,9 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.CreateKey(context.Background(), k)
-	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1})
+	var atAudit []string
+	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
+		Audit: func(context.Context, *Exchange) error { atAudit = append([]string(nil), rec.sent...); return nil }})
 	req, _ := http.NewRequest("POST", "/v1/chat/completions",
 		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+secret)
@@ -92,14 +98,19 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	if len(atWait) != 2 || len(atWait[0]) != 0 {
 		t.Fatalf("flushes seen at the waits: %q; want none at the first", atWait)
 	}
-	if got := atWait[1]; len(got) != 1 || !containsAll(got[0], "a1", "b2", "c3") || strings.Contains(got[0], "d4") {
-		t.Errorf("at the second wait the client had %q; want a1..c3 in one flush", got)
+	if got := atWait[1]; len(got) != 1 || !containsAll(got[0], "zqa", "zqb", "zqc") || strings.Contains(got[0], "zqd") {
+		t.Errorf("at the second wait the client had %q; want zqa..zqc in one flush", got)
 	}
-	if len(rec.sent) != 2 {
-		t.Fatalf("%d flushes, want 2: %q", len(rec.sent), rec.sent)
+	// The rest of the content goes out before the audit record is written; only the
+	// finishing chunk and [DONE] wait for it.
+	if len(atAudit) != 2 || !containsAll(atAudit[1], "zqd", "zqe") || strings.Contains(atAudit[1], "finish_reason\":\"stop") {
+		t.Errorf("when the record was written the client had %q; want all content, no finish", atAudit)
 	}
-	if last := rec.sent[1]; !containsAll(last, "d4", "e5", `"finish_reason":"stop"`, "data: [DONE]") {
-		t.Errorf("last flush = %q; want the rest of the answer and [DONE]", last)
+	if len(rec.sent) != 3 {
+		t.Fatalf("%d flushes, want 3: %q", len(rec.sent), rec.sent)
+	}
+	if last := rec.sent[2]; !containsAll(last, `"finish_reason":"stop"`, "data: [DONE]") {
+		t.Errorf("last flush = %q; want the finish and [DONE]", last)
 	}
 	if rec.pending.Len() != 0 {
 		t.Errorf("left unflushed: %q", rec.pending.String())
@@ -113,4 +124,35 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// failingFlusher is a client that has gone: every flush fails.
+type failingFlusher struct{ flushRecorder }
+
+func (f *failingFlusher) FlushError() error { return errors.New("write: broken pipe") }
+
+// TestStreamClientGoneAtTheEnd: a client whose connection fails on the last flush of content
+// is recorded as 499 client_closed, not as a served answer.
+func TestStreamClientGoneAtTheEnd(t *testing.T) {
+	ws := &waitingStream{
+		chunks: []chat.Chunk{{Delta: chat.Delta{Content: "zqa"}}, {FinishReason: chat.FinishStop}},
+		waits:  map[int]bool{},
+		onWait: func(int) {},
+	}
+	store := &tenant.MemStore{}
+	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.CreateKey(context.Background(), k)
+	var audited []Exchange
+	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
+		Audit: func(_ context.Context, ex *Exchange) error { audited = append(audited, *ex); return nil }})
+	req, _ := http.NewRequest("POST", "/v1/chat/completions",
+		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	s.ServeHTTP(&failingFlusher{flushRecorder{header: http.Header{}}}, req)
+	if len(audited) != 1 || audited[0].Status != 499 || audited[0].ErrCode != "client_closed" {
+		t.Fatalf("audited %+v; want one record, 499 client_closed", audited)
+	}
 }

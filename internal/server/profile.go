@@ -32,8 +32,9 @@ type Profile struct {
 
 	// Label returns the implicit label for one answer (added to the response envelope
 	// under "aigc") and a wrapper that adds the explicit label to the text. It runs on its
-	// own goroutine while the request is routed, so it must not change ex (or read what
-	// routing fills in: Provider, Model).
+	// own goroutine while the request is routed, and may outlive a request that fails: it
+	// must not change ex, and may read only what is set before the pipeline runs
+	// (RequestID, Start, Key, Region, Profile, Locale).
 	Label func(ex *Exchange) (implicit any, produceID string, wrap func(chat.Stream) chat.Stream)
 
 	// Standing tells whether a key may be served: "" or "ok", "warn", "limited", "suspended".

@@ -320,6 +320,12 @@ func TestWaitHook(t *testing.T) {
 	}
 }
 
+// TestReleasedOnCancel: an ended answer nobody closed is released when the request ends.
+func TestReleasedOnCancel(t *testing.T) {
+	s, c := newPair(t, sim.Knobs{EndDelay: time.Minute}, upstream.Timeouts{})
+	upstreamtest.ReleasedOnCancel(t, c, userReq("qwen-plus", "hi"), func() int64 { return s.Stats().Cancelled })
+}
+
 // TestConnectionReuse: the upstream takes a moment to end its body after the last event,
 // so a caller that stops at the finish reason closes before the body has ended.
 func TestConnectionReuse(t *testing.T) {

@@ -58,7 +58,8 @@ func (t Timeouts) WithDefaults() Timeouts {
 }
 
 // ForWhole returns the timeouts of a call that asks for a whole (non-streamed) answer: its
-// first byte comes when the whole answer is ready, so only Total bounds the wait for it.
+// first byte comes when the whole answer is ready, so only Total bounds the wait for it (Do
+// arms no first-byte timer when FirstByte is not below Total).
 func (t Timeouts) ForWhole() Timeouts {
 	t = t.WithDefaults()
 	t.FirstByte = t.Total
@@ -169,14 +170,18 @@ type Call struct {
 // caller, the context's error.
 func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts, provider string) (*Call, error) {
 	t = t.WithDefaults()
-	// The call follows the caller's cancellation until the answer has ended (detach): after
-	// that, what is left of the body is drained in the background, under its own timer,
-	// even though the caller has moved on.
+	// The call follows the caller's cancellation until a finished answer is closed (detach):
+	// after that, what is left of the body is drained in the background, under its own
+	// timer, even though the caller has moved on.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	unlink := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, unlink: unlink, t: t}
 	c.total = time.AfterFunc(t.Total, func() { cancel(errTotalTimeout) })
-	c.firstByte = time.AfterFunc(t.FirstByte, func() { cancel(errFirstByteTimeout) })
+	if t.FirstByte < t.Total {
+		// Otherwise total bounds the first byte too (a whole-answer call), and a timeout is
+		// reported as what it is.
+		c.firstByte = time.AfterFunc(t.FirstByte, func() { cancel(errFirstByteTimeout) })
+	}
 	c.connect = time.AfterFunc(t.Connect, func() { cancel(errConnectTimeout) })
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.connect.Stop() }}
 	req = req.WithContext(httptrace.WithClientTrace(cctx, trace))
@@ -200,7 +205,9 @@ func (c *Call) Progress() {
 	defer c.mu.Unlock()
 	if !c.started {
 		c.started = true
-		c.firstByte.Stop()
+		if c.firstByte != nil {
+			c.firstByte.Stop()
+		}
 		c.idle = time.AfterFunc(c.t.BetweenChunks, func() { c.cancel(errBetweenTimeout) })
 		return
 	}
@@ -215,8 +222,8 @@ const (
 	drainTime  = 100 * time.Millisecond
 )
 
-// detach stops the call from following the caller's cancellation: the answer is complete,
-// and drain may still read the end of the body after the caller has gone.
+// detach stops the call from following the caller's cancellation: the answer is complete and
+// closed, and drain may still read the end of the body after the caller has gone.
 func (c *Call) detach() { c.unlink() }
 
 // drain reads the rest of a finished answer's body, briefly, so the connection can be reused.
@@ -244,7 +251,9 @@ func (c *Call) stopTimers() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total.Stop()
-	c.firstByte.Stop()
+	if c.firstByte != nil {
+		c.firstByte.Stop()
+	}
 	c.connect.Stop()
 	if c.idle != nil {
 		c.idle.Stop()

@@ -182,9 +182,6 @@ func (s *EventStream) finish(err error) {
 	s.err = err
 	if errors.Is(err, io.EOF) {
 		s.ended.Store(true)
-		if s.call != nil {
-			s.call.detach()
-		}
 	}
 	// A finished answer must not be cancelled later by a timer that is still armed.
 	if s.call != nil {
@@ -203,6 +200,9 @@ func (s *EventStream) Close() error {
 	wasClosed := s.closed.Swap(true)
 	if s.call != nil {
 		if !wasClosed && s.ended.Load() {
+			// Until Close the call follows the caller's cancellation (a stream nobody closes
+			// is still released when the request ends); from here the drain has its own bound.
+			s.call.detach()
 			go func() {
 				s.call.drain()
 				s.call.Close()

@@ -252,3 +252,34 @@ func (b *watchedBody) Close() error {
 	b.once.Do(func() { b.closed <- struct{}{} })
 	return err
 }
+
+// ReleasedOnCancel checks that an answer that has ended but was never closed is still
+// released when the caller's context ends: c's upstream must hold the body open after the
+// last event (the simulators' end_delay), and cancelled must report the upstream seeing the
+// request cancelled.
+func ReleasedOnCancel(t *testing.T, c Chatter, req *chat.Request, cancelled func() int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := c.Chat(ctx, req)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	for {
+		ch, err := st.Recv()
+		if err != nil {
+			t.Fatalf("Recv before the finish: %v", err)
+		}
+		if ch.FinishReason != "" {
+			break
+		}
+	}
+	cancel() // and no Close: a caller that failed before it could close
+	deadline := time.Now().Add(10 * time.Second)
+	for cancelled() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the upstream request outlived the caller's context")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
