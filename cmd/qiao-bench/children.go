@@ -163,23 +163,12 @@ func childGateway(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Parse(raw)
-	if err != nil {
-		return err
-	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	g, err := gateway.Build(ctx, gateway.Options{Config: cfg, Getenv: os.Getenv, Logger: logger})
+	g, secret, err := buildGateway(ctx, raw, *region, logger)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	secret, k, err := tenant.NewSecret("bench", []string{*region}, time.Now())
-	if err != nil {
-		return err
-	}
-	if err := g.Keys.CreateKey(ctx, k); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -202,4 +191,26 @@ func childGateway(ctx context.Context, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// buildGateway builds Qiao from the configuration raw, the way `qiao serve` does, and creates
+// one key for region; it returns the gateway and the key's secret.
+func buildGateway(ctx context.Context, raw []byte, region string, logger *slog.Logger) (*gateway.Gateway, string, error) {
+	cfg, err := config.Parse(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	g, err := gateway.Build(ctx, gateway.Options{Config: cfg, Getenv: os.Getenv, Logger: logger})
+	if err != nil {
+		return nil, "", err
+	}
+	secret, k, err := tenant.NewSecret("bench", []string{region}, time.Now())
+	if err == nil {
+		err = g.Keys.CreateKey(ctx, k)
+	}
+	if err != nil {
+		g.Close()
+		return nil, "", err
+	}
+	return g, secret, nil
 }

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qiao-gateway/qiao/internal/config"
-	"github.com/qiao-gateway/qiao/internal/gateway"
-	"github.com/qiao-gateway/qiao/internal/tenant"
 )
 
 // BenchmarkSerial sends one request at a time over loopback TCP to the simulator directly,
@@ -102,24 +99,13 @@ func startSerialGateway(b *testing.B, profile, simURL, simKey string) (string, s
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := config.Parse(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	g, err := gateway.Build(ctx, gateway.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
+	g, secret, err := buildGateway(ctx, raw, "CN", slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { g.Close() })
-	secret, k, err := tenant.NewSecret("bench", []string{"CN"}, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := g.Keys.CreateKey(ctx, k); err != nil {
-		b.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
