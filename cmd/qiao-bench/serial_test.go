@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"testing"
 	"time"
-
 )
 
 // BenchmarkSerial sends one request at a time over loopback TCP to the simulator directly,
