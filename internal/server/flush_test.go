@@ -51,6 +51,23 @@ func (r *waitingRouter) Chat(ctx context.Context, region string, req *chat.Reque
 
 func (r *waitingRouter) Aliases(string) []string { return []string{"chat"} }
 
+// serveWaiting serves one streamed chat request answered by ws into w; audit sees each record.
+func serveWaiting(t *testing.T, ws *waitingStream, w http.ResponseWriter, audit func(*Exchange)) {
+	t.Helper()
+	store := &tenant.MemStore{}
+	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.CreateKey(context.Background(), k)
+	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
+		Audit: func(_ context.Context, ex *Exchange) error { audit(ex); return nil }})
+	req, _ := http.NewRequest("POST", "/v1/chat/completions",
+		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	s.ServeHTTP(w, req)
+}
+
 // flushRecorder is a ResponseWriter that keeps what was written apart from what was flushed.
 type flushRecorder struct {
 	header  http.Header
@@ -81,19 +98,8 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	var atWait [][]string
 	ws.onWait = func(int) { atWait = append(atWait, append([]string(nil), rec.sent...)) }
 
-	store := &tenant.MemStore{}
-	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.CreateKey(context.Background(), k)
 	var atAudit []string
-	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
-		Audit: func(context.Context, *Exchange) error { atAudit = append([]string(nil), rec.sent...); return nil }})
-	req, _ := http.NewRequest("POST", "/v1/chat/completions",
-		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-	req.Header.Set("Authorization", "Bearer "+secret)
-	s.ServeHTTP(rec, req)
+	serveWaiting(t, ws, rec, func(*Exchange) { atAudit = append([]string(nil), rec.sent...) })
 
 	if len(atWait) != 2 || len(atWait[0]) != 0 {
 		t.Fatalf("flushes seen at the waits: %q; want none at the first", atWait)
@@ -139,19 +145,8 @@ func TestStreamClientGoneAtTheEnd(t *testing.T) {
 		waits:  map[int]bool{},
 		onWait: func(int) {},
 	}
-	store := &tenant.MemStore{}
-	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.CreateKey(context.Background(), k)
 	var audited []Exchange
-	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
-		Audit: func(_ context.Context, ex *Exchange) error { audited = append(audited, *ex); return nil }})
-	req, _ := http.NewRequest("POST", "/v1/chat/completions",
-		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-	req.Header.Set("Authorization", "Bearer "+secret)
-	s.ServeHTTP(&failingFlusher{flushRecorder{header: http.Header{}}}, req)
+	serveWaiting(t, ws, &failingFlusher{flushRecorder{header: http.Header{}}}, func(ex *Exchange) { audited = append(audited, *ex) })
 	if len(audited) != 1 || audited[0].Status != 499 || audited[0].ErrCode != "client_closed" {
 		t.Fatalf("audited %+v; want one record, 499 client_closed", audited)
 	}

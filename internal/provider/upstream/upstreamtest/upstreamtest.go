@@ -210,15 +210,7 @@ func ConnectionReuse(t *testing.T, newClient func(hc *http.Client) Chatter, conn
 		if err != nil {
 			t.Fatalf("Chat: %v", err)
 		}
-		for {
-			ch, err := st.Recv()
-			if err != nil {
-				t.Fatalf("Recv before the finish: %v", err)
-			}
-			if ch.FinishReason != "" {
-				break
-			}
-		}
+		recvToFinish(t, st)
 		st.Close()
 		wait()
 	}
@@ -265,15 +257,7 @@ func ReleasedOnCancel(t *testing.T, c Chatter, req *chat.Request, cancelled func
 	if err != nil {
 		t.Fatalf("Chat: %v", err)
 	}
-	for {
-		ch, err := st.Recv()
-		if err != nil {
-			t.Fatalf("Recv before the finish: %v", err)
-		}
-		if ch.FinishReason != "" {
-			break
-		}
-	}
+	recvToFinish(t, st)
 	cancel() // and no Close: a caller that failed before it could close
 	deadline := time.Now().Add(10 * time.Second)
 	for cancelled() < 1 {
@@ -281,5 +265,20 @@ func ReleasedOnCancel(t *testing.T, c Chatter, req *chat.Request, cancelled func
 			t.Fatal("the upstream request outlived the caller's context")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// recvToFinish reads st up to and including the chunk with the finish reason, as output
+// moderation does, and no further.
+func recvToFinish(t *testing.T, st chat.Stream) {
+	t.Helper()
+	for {
+		ch, err := st.Recv()
+		if err != nil {
+			t.Fatalf("Recv before the finish: %v", err)
+		}
+		if ch.FinishReason != "" {
+			return
+		}
 	}
 }
