@@ -44,7 +44,12 @@ const HashSize = sha256.Size
 type Hash []byte
 
 // MarshalJSON encodes h as a hex string ("" when empty).
-func (h Hash) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+func (h Hash) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+hex.EncodedLen(len(h)))
+	b = append(b, '"')
+	b = hex.AppendEncode(b, h)
+	return append(b, '"'), nil
+}
 
 // UnmarshalJSON decodes a hex string.
 func (h *Hash) UnmarshalJSON(b []byte) error {
