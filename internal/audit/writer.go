@@ -199,6 +199,13 @@ func (w *Writer) Healthy() error {
 	if w.lastErr != nil {
 		return Unavailable(w.lastErr)
 	}
+	// A store that acknowledges before its data reaches the database (journal.Journal)
+	// knows of a failure before the writer's next commit does.
+	if h, ok := w.st.(interface{ Healthy() error }); ok {
+		if err := h.Healthy(); err != nil {
+			return Unavailable(err)
+		}
+	}
 	return nil
 }
 

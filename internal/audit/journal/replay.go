@@ -1,0 +1,75 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// replay stores what earlier processes journaled, oldest segment first, then deletes the
+// segments. It returns the highest segment number found (0 if none). A segment cut short
+// inside its last frame (a crash during a write) is cut back to its last whole frame; any
+// other damage is an error.
+func (j *Journal) replay(ctx context.Context) (uint64, error) {
+	segs, err := listSegments(j.opts.Dir)
+	if err != nil || len(segs) == 0 {
+		return 0, err
+	}
+	for i, s := range segs {
+		path := segmentPath(j.opts.Dir, s)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return 0, fmt.Errorf("journal: replay: %w", err)
+		}
+		batches, good, err := decodeFrames(data)
+		if errors.Is(err, errTorn) && i == len(segs)-1 {
+			// Only the newest segment can end in a frame being written when the process died.
+			if err := os.Truncate(path, int64(good)); err != nil {
+				return 0, fmt.Errorf("journal: replay: cut torn frame: %w", err)
+			}
+		} else if err != nil {
+			return 0, fmt.Errorf("journal: replay %s: %w; the records after that point cannot be read — move the file aside to start without them (audit verify will then report the gap)", path, err)
+		}
+		for len(batches) > 0 {
+			g, n := group(batches, j.opts.MaxBatch)
+			if err := j.store(ctx, g, true); err != nil {
+				return 0, fmt.Errorf("journal: replay %s: %w", path, err)
+			}
+			j.replayed += len(g.recs)
+			batches = batches[n:]
+		}
+	}
+	last := segs[len(segs)-1]
+	return last, j.removeSegments(last + 1)
+}
+
+// Replayed returns the number of records Open found in the journal and stored (some may
+// have been in the store already).
+func (j *Journal) Replayed() int { return j.replayed }
+
+// listSegments returns the numbers of the segment files in dir, ascending.
+func listSegments(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("journal: list segments: %w", err)
+	}
+	var segs []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".seg")
+		if !ok || e.IsDir() {
+			continue
+		}
+		n, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("journal: unexpected file %s", filepath.Join(dir, e.Name()))
+		}
+		segs = append(segs, n)
+	}
+	slices.Sort(segs)
+	return segs, nil
+}
