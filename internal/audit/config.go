@@ -60,7 +60,20 @@ type Config struct {
 	// virtual disk, paid by every request at low traffic). PostgreSQL follows its own
 	// synchronous_commit setting.
 	Sync string `yaml:"sync"`
+	// Journal is "on" or "off". On, a record counts as stored once it is appended to a
+	// journal file under data_dir/journal (one write; with sync: full, also an fdatasync),
+	// and one goroutine copies journaled records into the store in the background. A
+	// request then waits microseconds instead of a database transaction, with the same
+	// durability as sync: normal (or full). Default: on for sqlite; off for postgres, where
+	// a replica's local disk may not outlive it (turn it on where data_dir is persistent).
+	Journal string `yaml:"journal"`
 }
+
+// Journal settings.
+const (
+	JournalOn  = "on"
+	JournalOff = "off"
+)
 
 // Sync modes.
 const (
@@ -115,6 +128,12 @@ func (c Config) WithDefaults(minRetention time.Duration) Config {
 	if c.Sync == "" {
 		c.Sync = SyncNormal
 	}
+	if c.Journal == "" {
+		c.Journal = JournalOff
+		if c.Store == StoreSQLite {
+			c.Journal = JournalOn
+		}
+	}
 	return c
 }
 
@@ -153,6 +172,9 @@ func (c Config) Validate(minRetention time.Duration) error {
 	}
 	if c.Sync != SyncNormal && c.Sync != SyncFull {
 		errs = append(errs, fmt.Errorf("audit.sync %q: want %q or %q", c.Sync, SyncNormal, SyncFull))
+	}
+	if c.Journal != JournalOn && c.Journal != JournalOff {
+		errs = append(errs, fmt.Errorf("audit.journal %q: want %q or %q", c.Journal, JournalOn, JournalOff))
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 100000 {
 		errs = append(errs, fmt.Errorf("audit.max_batch %d: want 1..100000", c.MaxBatch))

@@ -50,3 +50,11 @@ type ChainLocker interface {
 
 // ErrChainInUse is returned by NewWriter when another process holds the chain.
 var ErrChainInUse = errors.New("audit: the chain is in use by another writer (replica names must be unique)")
+
+// CheapAppender is implemented by stores whose AppendBatch costs a file append rather than
+// a database transaction (journal.Journal, unless it syncs every append). The writer then
+// commits each record on the appending goroutine: group commit, which hands records to one
+// goroutine and back, pays only where a commit is expensive.
+type CheapAppender interface {
+	CheapAppends() bool
+}

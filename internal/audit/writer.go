@@ -72,7 +72,13 @@ type Writer struct {
 
 	records, batches, failures atomic.Uint64
 
-	// owned by the loop goroutine
+	// direct: appends are committed on the caller's goroutine (the store's appends are
+	// cheap), not handed to the loop.
+	direct bool
+	// turn is held (a one-slot channel, so waiting for it can be cancelled) by whoever
+	// commits: the loop, or in direct mode an appender. It guards the fields below.
+	turn chan struct{}
+
 	seq       uint64
 	head      Hash
 	resync    bool
@@ -126,6 +132,10 @@ func NewWriter(ctx context.Context, st Store, o WriterOptions) (*Writer, error) 
 		stopped: make(chan struct{}),
 		seq:     seq, head: head, release: release,
 		lastCP: o.Now(), lastCPSeq: seq,
+		turn: make(chan struct{}, 1),
+	}
+	if c, ok := st.(CheapAppender); ok && c.CheapAppends() {
+		w.direct = true
 	}
 	go w.loop()
 	return w, nil
@@ -158,6 +168,20 @@ func (w *Writer) Append(ctx context.Context, rec Record) error {
 	w.inflight.Add(1)
 	w.mu.Unlock()
 	req := appendReq{rec: rec, done: make(chan error, 1)}
+	if w.direct {
+		defer w.inflight.Done()
+		select {
+		case w.turn <- struct{}{}:
+		case <-ctx.Done():
+			return Unavailable(fmt.Errorf("audit: append: %w", ctx.Err()))
+		}
+		w.commit(ctx, []appendReq{req})
+		<-w.turn
+		if err := <-req.done; err != nil {
+			return Unavailable(err)
+		}
+		return nil
+	}
 	select {
 	case w.reqs <- req:
 		w.inflight.Done()
@@ -253,16 +277,21 @@ func (w *Writer) loop() {
 		case r := <-w.reqs:
 			batch = append(batch[:0], r)
 			batch = w.drain(batch)
-			w.commit(batch)
+			w.turn <- struct{}{}
+			w.commit(context.Background(), batch)
+			<-w.turn
 		case <-tick.C:
+			w.turn <- struct{}{}
 			w.idle()
+			<-w.turn
 		case <-w.stop:
+			// Close waited for every append: nothing else takes a turn any more.
 			for {
 				batch = w.drain(batch[:0])
 				if len(batch) == 0 {
 					break
 				}
-				w.commit(batch)
+				w.commit(context.Background(), batch)
 			}
 			if w.seq > w.lastCPSeq {
 				w.setErr(w.checkpointOnly())
@@ -339,11 +368,11 @@ func (w *Writer) checkpointOnly() error {
 	return nil
 }
 
-// commit chains, stores and acknowledges one batch.
-func (w *Writer) commit(batch []appendReq) {
+// commit chains, stores and acknowledges one batch; ctx bounds the store call.
+func (w *Writer) commit(ctx context.Context, batch []appendReq) {
 	err := w.sync()
 	if err == nil {
-		err = w.commitChained(batch)
+		err = w.commitChained(ctx, batch)
 	}
 	if err != nil {
 		w.resync = true
@@ -358,7 +387,7 @@ func (w *Writer) commit(batch []appendReq) {
 	}
 }
 
-func (w *Writer) commitChained(batch []appendReq) error {
+func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
 	recs := make([]Record, len(batch))
 	seq, prev := w.seq, w.head
 	for i, r := range batch {
@@ -378,7 +407,7 @@ func (w *Writer) commitChained(batch []appendReq) error {
 	if w.sinceCP+len(recs) >= w.opts.CheckpointEvery || now.Sub(w.lastCP) >= w.opts.CheckpointInterval {
 		cps = []Checkpoint{w.checkpoint(seq, prev, now)}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := w.st.AppendBatch(ctx, recs, cps); err != nil {
 		return fmt.Errorf("audit: commit %d records: %w", len(recs), err)

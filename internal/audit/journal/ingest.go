@@ -21,6 +21,9 @@ func (j *Journal) ingest() {
 	for {
 		select {
 		case <-j.wake:
+			if !j.linger() {
+				return
+			}
 		case <-retry:
 		case <-j.stop:
 			return
@@ -47,6 +50,23 @@ func (j *Journal) ingest() {
 			j.done(n, group.seg)
 		}
 	}
+}
+
+// linger lets records gather for Options.Linger, unless a reader or a full batch hurries
+// it. It returns false if the journal is stopping.
+func (j *Journal) linger() bool {
+	if j.opts.Linger < 0 {
+		return true
+	}
+	t := time.NewTimer(j.opts.Linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-j.hurry:
+	case <-j.stop:
+		return false
+	}
+	return true
 }
 
 // next returns the oldest pending batches, as many whole ones as fit in MaxBatch records

@@ -57,6 +57,8 @@ func (s journaled) Purge(ctx context.Context, anchor audit.Checkpoint) (int64, e
 func (s journaled) LockChain(ctx context.Context, chain string) (func(), error) {
 	return s.j.LockChain(ctx, chain)
 }
+func (s journaled) CheapAppends() bool { return s.j.CheapAppends() }
+func (s journaled) Healthy() error     { return s.j.Healthy() }
 func (s journaled) Close() error {
 	return errors.Join(s.j.Close(context.Background()), s.Store.Close())
 }
