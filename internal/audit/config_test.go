@@ -21,20 +21,27 @@ func TestConfigDecodeAndValidate(t *testing.T) {
 	}{
 		{name: "zero value gets defaults", yaml: "{}", min: MinRetentionCN, check: func(t *testing.T, c Config) {
 			if c.Store != "sqlite" || c.DataDir != "data" || c.RetentionDays != 180 || c.OnFailure != "refuse" ||
-				c.CheckpointEvery != 1000 || c.CheckpointInterval != 10*time.Second || c.Replica == "" {
+				c.CheckpointEvery != 1000 || c.CheckpointInterval != 10*time.Second || c.Replica == "" || c.Journal != "on" {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},
 		{name: "full", yaml: "store: postgres\ndsn_env: PG\nreplica: gw-2\ncheckpoint_every: 50\ncheckpoint_interval: 3s\nretention_days: 365\non_failure: serve\n",
 			min: MinRetentionCN, check: func(t *testing.T, c Config) {
 				if c.Store != "postgres" || c.DSNEnv != "PG" || c.Replica != "gw-2" || c.CheckpointEvery != 50 ||
-					c.CheckpointInterval != 3*time.Second || c.Retention() != 365*24*time.Hour || c.OnFailure != "serve" {
+					c.CheckpointInterval != 3*time.Second || c.Retention() != 365*24*time.Hour || c.OnFailure != "serve" ||
+					c.Journal != "off" {
 					t.Errorf("decoded: %+v", c)
 				}
 			}},
 		{name: "CN retention below minimum", yaml: "retention_days: 90", min: MinRetentionCN, wantErr: "below this profile's minimum of 180 days"},
 		{name: "no minimum elsewhere", yaml: "retention_days: 30", min: 0},
 		{name: "unknown store", yaml: "store: mysql", wantErr: `audit.store "mysql"`},
+		{name: "journal on postgres", yaml: "store: postgres\njournal: on", check: func(t *testing.T, c Config) {
+			if c.Journal != "on" {
+				t.Errorf("journal %q, want on", c.Journal)
+			}
+		}},
+		{name: "bad journal", yaml: "journal: yes", wantErr: `audit.journal "yes"`},
 		{name: "bad failure policy", yaml: "on_failure: ignore", wantErr: "audit.on_failure"},
 		{name: "unknown field", yaml: "retention: 5", wantErr: "field retention not found"},
 		{name: "negative checkpoint", yaml: "checkpoint_every: -1", wantErr: "checkpoint_every"},

@@ -54,7 +54,8 @@ type appendReq struct {
 // Writer appends records to one chain with group commit: a single goroutine takes every
 // record queued while the previous transaction was committing and commits them together, so
 // one fsync serves many requests. Append returns only after its record's transaction has
-// committed.
+// committed. Over a store whose appends are cheap (CheapAppender: the journal) each Append
+// commits on its own goroutine instead, taking turns with the others.
 type Writer struct {
 	st   Store
 	opts WriterOptions
@@ -144,7 +145,7 @@ func NewWriter(ctx context.Context, st Store, o WriterOptions) (*Writer, error) 
 // Chain returns the writer's chain id.
 func (w *Writer) Chain() string { return w.opts.Chain }
 
-// Append stores rec and returns once it is durably committed. Any failure (store down, disk
+// Append stores rec and returns once the store has it durably. Any failure (store down, disk
 // full, read-only database, writer closed) is an *apierr.Error with status 503 and code
 // audit_unavailable: the caller must not deliver a response whose record was not stored.
 //
