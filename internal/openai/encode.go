@@ -132,6 +132,57 @@ type Meta struct {
 	// Extra members are written at top level of the response object, and on the first and
 	// last chunk of a stream.
 	Extra map[string]any
+
+	// extra is Extra encoded, once, by Freeze: nil until then.
+	extra []extraMember
+}
+
+// extraMember is one member of Meta.Extra, encoded: `"key":value`.
+type extraMember struct {
+	key    string
+	member []byte
+}
+
+// Freeze encodes Extra once for every chunk that carries it (the first and the last of a
+// stream). Extra must not change afterwards.
+func (m *Meta) Freeze() error {
+	members, err := encodeExtra(m.Extra)
+	if err != nil {
+		return err
+	}
+	m.extra = members
+	return nil
+}
+
+// encodeExtra encodes extra's members, sorted by key.
+func encodeExtra(extra map[string]any) ([]extraMember, error) {
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	members := make([]extraMember, 0, len(keys))
+	for _, k := range keys {
+		v, err := json.Marshal(extra[k])
+		if err != nil {
+			return nil, fmt.Errorf("openai: encode extra member %q: %w", k, err)
+		}
+		kb, _ := json.Marshal(k)
+		members = append(members, extraMember{key: k, member: append(append(kb, ':'), v...)})
+	}
+	return members, nil
+}
+
+// appendExtra adds the members to the JSON object obj (replacing its closing brace), except
+// those whose key the object already has.
+func appendExtra(obj []byte, members []extraMember, has func(key string) bool) []byte {
+	obj = obj[:len(obj)-1]
+	for _, m := range members {
+		if !has(m.key) {
+			obj = append(append(obj, ','), m.member...)
+		}
+	}
+	return append(obj, '}')
 }
 
 // EncodeResponse renders a collected answer as a chat.completion object.
@@ -195,15 +246,39 @@ type chunkObject struct {
 // EncodeChunk renders one streamed chunk. withExtra adds meta.Extra (first and last event).
 // A chunk that carries only usage is rendered the OpenAI way: an empty choices array.
 func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
-	if len(c.Delta.ToolCalls) == 0 && c.Usage == nil && c.FinishReason == "" && (!withExtra || len(meta.Extra) == 0) {
-		return appendTextChunk(make([]byte, 0, 160+len(meta.ID)+len(meta.Model)+len(c.Delta.Content)+len(c.Delta.ReasoningContent)), meta, c), nil
+	var b []byte
+	if len(c.Delta.ToolCalls) == 0 && c.Usage == nil {
+		b = appendTextChunk(make([]byte, 0, 160+len(meta.ID)+len(meta.Model)+len(c.Delta.Content)+len(c.Delta.ReasoningContent)), meta, c)
+	} else {
+		var err error
+		if b, err = encodeChunk(meta, c); err != nil {
+			return nil, err
+		}
 	}
-	return encodeChunk(meta, c, withExtra)
+	if !withExtra || len(meta.Extra) == 0 {
+		return b, nil
+	}
+	members := meta.extra
+	if members == nil {
+		var err error
+		if members, err = encodeExtra(meta.Extra); err != nil {
+			return nil, err
+		}
+	}
+	return appendExtra(b, members, func(k string) bool {
+		switch k {
+		case "id", "object", "created", "model", "choices":
+			return true
+		case "usage":
+			return c.Usage != nil
+		}
+		return false
+	}), nil
 }
 
 // appendTextChunk renders the chunks that make up almost all of a stream (role, content or
-// reasoning; no tool calls, finish, usage or extra members) without reflection, byte for byte
-// as encodeChunk would.
+// reasoning, finish reason; no tool calls or usage) without reflection, byte for byte as
+// encodeChunk would.
 func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, meta.ID)
@@ -230,7 +305,11 @@ func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	if c.Delta.ReasoningContent != "" {
 		member("reasoning_content", c.Delta.ReasoningContent)
 	}
-	return append(b, `},"finish_reason":null}]}`...)
+	if c.FinishReason == "" {
+		return append(b, `},"finish_reason":null}]}`...)
+	}
+	b = appendString(append(b, `},"finish_reason":`...), c.FinishReason)
+	return append(b, `}]}`...)
 }
 
 // appendString appends s as a JSON string, escaped as encoding/json escapes it: quotes,
@@ -283,8 +362,8 @@ func appendString(b []byte, s string) []byte {
 	return append(append(b, s[start:]...), '"')
 }
 
-// encodeChunk renders any chunk through encoding/json.
-func encodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
+// encodeChunk renders any chunk through encoding/json, without extra members.
+func encodeChunk(meta Meta, c chat.Chunk) ([]byte, error) {
 	obj := chunkObject{ID: meta.ID, Object: "chat.completion.chunk", Created: meta.Created, Model: meta.Model}
 	usageOnly := c.Usage != nil && c.Delta.Empty() && c.FinishReason == ""
 	if !usageOnly {
@@ -314,17 +393,5 @@ func encodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 		u := encodeUsage(c.Usage)
 		obj.Usage = &u
 	}
-	b, err := json.Marshal(obj)
-	if err != nil || !withExtra || len(meta.Extra) == 0 {
-		return b, err
-	}
-	extra := make(map[string]json.RawMessage, len(meta.Extra))
-	for k, v := range meta.Extra {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("openai: encode chunk extra %q: %w", k, err)
-		}
-		extra[k] = raw
-	}
-	return mergeTopLevel(b, extra)
+	return json.Marshal(obj)
 }

@@ -105,13 +105,15 @@ func TestTextChunkMatchesGeneric(t *testing.T) {
 		{Delta: chat.Delta{ReasoningContent: "思考"}},
 		{Delta: chat.Delta{Role: "assistant", ReasoningContent: "r"}},
 		{Delta: chat.Delta{Content: "c", ReasoningContent: "r"}},
+		{FinishReason: "stop"},
+		{Delta: chat.Delta{Content: "end"}, FinishReason: "content_filter"},
 		{},
 	} {
 		fast, err := EncodeChunk(meta, c, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		generic, err := encodeChunk(meta, c, false)
+		generic, err := encodeChunk(meta, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,14 +123,69 @@ func TestTextChunkMatchesGeneric(t *testing.T) {
 	}
 }
 
+// referenceChunk is a chunk with its extra members as encoding/json renders them and
+// mergeTopLevel adds them: what EncodeChunk must produce, frozen or not.
+func referenceChunk(t *testing.T, meta Meta, c chat.Chunk) string {
+	t.Helper()
+	b, err := encodeChunk(meta, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]json.RawMessage{}
+	for k, v := range meta.Extra {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra[k] = raw
+	}
+	b, err = mergeTopLevel(b, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestChunkExtra: extra members, encoded per chunk or once by Freeze, come after the
+// chunk's own members in key order, and never replace one of them.
+func TestChunkExtra(t *testing.T) {
+	extra := map[string]any{
+		"privacy": map[string]int{"phone": 1}, "aigc": map[string]string{"Label": "1"},
+		"model": "not this", "usage": "only without usage", "zz<&>": []int{1},
+	}
+	for _, c := range []chat.Chunk{
+		{Delta: chat.Delta{Role: "assistant", Content: "你好"}},
+		{FinishReason: "stop"},
+		{Usage: &chat.Usage{PromptTokens: 3, CompletionTokens: 4}},
+		{Delta: chat.Delta{ToolCalls: []chat.ToolCallDelta{{Index: 0, ID: "c", Name: "f"}}}},
+	} {
+		meta := Meta{ID: "chatcmpl-1", Created: 1, Model: "m", Extra: extra}
+		want := referenceChunk(t, meta, c)
+		got, err := EncodeChunk(meta, c, true)
+		if err != nil || string(got) != want {
+			t.Errorf("chunk %+v:\n got  %s (%v)\n want %s", c, got, err, want)
+		}
+		if err := meta.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		frozen, err := EncodeChunk(meta, c, true)
+		if err != nil || string(frozen) != want {
+			t.Errorf("frozen chunk %+v:\n got  %s (%v)\n want %s", c, frozen, err, want)
+		}
+	}
+	if err := (&Meta{Extra: map[string]any{"bad": func() {}}}).Freeze(); err == nil {
+		t.Error("Freeze encoded a function")
+	}
+}
+
 func FuzzTextChunk(f *testing.F) {
-	f.Add("chatcmpl-1", int64(1), "qwen-plus", "assistant", "你好", "")
-	f.Add("", int64(-5), "m\u2028", "", "<a href=\"x\">&amp;</a>\n", "\x7f\xc3(")
-	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning string) {
+	f.Add("chatcmpl-1", int64(1), "qwen-plus", "assistant", "你好", "", "")
+	f.Add("", int64(-5), "m\u2028", "", "<a href=\"x\">&amp;</a>\n", "\x7f\xc3(", "stop")
+	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning, finish string) {
 		meta := Meta{ID: id, Created: created, Model: model}
-		c := chat.Chunk{Delta: chat.Delta{Role: role, Content: content, ReasoningContent: reasoning}}
+		c := chat.Chunk{Delta: chat.Delta{Role: role, Content: content, ReasoningContent: reasoning}, FinishReason: finish}
 		fast, _ := EncodeChunk(meta, c, false)
-		generic, err := encodeChunk(meta, c, false)
+		generic, err := encodeChunk(meta, c)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -64,6 +64,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange
 		return err
 	}
 	if req.Stream {
+		// The first and the last event carry the extra members: encode them once.
+		if err := meta.Freeze(); err != nil {
+			stream.Close()
+			return err
+		}
 		return s.writeSSE(out, r, ex, req, stream, meta)
 	}
 	return s.writeCollected(w, r, ex, stream, meta)
