@@ -319,7 +319,7 @@ func (w *Writer) drain(batch []appendReq) []appendReq {
 func (w *Writer) idle() {
 	now := w.opts.Now()
 	if w.failing() {
-		if err := w.sync(); err != nil {
+		if err := w.sync(context.Background()); err != nil {
 			w.setErr(err)
 			return
 		}
@@ -337,11 +337,11 @@ func (w *Writer) idle() {
 
 // sync re-reads the head after a failed commit: the commit may have succeeded after all
 // (a connection lost during COMMIT), or another writer may have moved the chain.
-func (w *Writer) sync() error {
+func (w *Writer) sync(ctx context.Context) error {
 	if !w.resync {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	seq, head, err := w.st.Head(ctx, w.opts.Chain)
 	if err != nil {
@@ -371,7 +371,7 @@ func (w *Writer) checkpointOnly() error {
 
 // commit chains, stores and acknowledges one batch; ctx bounds the store call.
 func (w *Writer) commit(ctx context.Context, batch []appendReq) {
-	err := w.sync()
+	err := w.sync(ctx)
 	if err == nil {
 		err = w.commitChained(ctx, batch)
 	}

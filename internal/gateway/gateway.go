@@ -172,21 +172,9 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var log audit.Store = st
-	if cfg.Audit.Journal == audit.JournalOn {
-		j, err := openJournal(ctx, st, cfg.Audit)
-		if err != nil {
-			return nil, err
-		}
-		g.onClose(func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			return j.Close(ctx)
-		})
-		if n := j.Replayed(); n > 0 {
-			g.notice("audit journal: %d records a previous run journaled were copied into the store", n)
-		}
-		log = j
+	log, err := g.auditLog(ctx, st, cfg.Audit)
+	if err != nil {
+		return nil, err
 	}
 	g.Audit, err = audit.NewWriter(ctx, log, cfg.Audit.WriterOptions(keys))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
 	"github.com/qiao-gateway/qiao/internal/audit/journal"
@@ -35,5 +36,41 @@ func openJournal(ctx context.Context, st audit.Store, c audit.Config) (*journal.
 	if err != nil {
 		return nil, fmt.Errorf("gateway: audit journal: %w", err)
 	}
+	return j, nil
+}
+
+// auditLog returns what the audit writer appends to: the journal in front of st if the
+// configuration has it on, else st itself. A journal an earlier run left behind is replayed
+// even when the journal is now off: its records were acknowledged.
+func (g *Gateway) auditLog(ctx context.Context, st audit.Store, c audit.Config) (audit.Store, error) {
+	on := c.Journal == audit.JournalOn
+	if !on {
+		left, err := journal.HasSegments(JournalDir(c.DataDir, c.Replica))
+		if err != nil {
+			return nil, fmt.Errorf("gateway: audit journal: %w", err)
+		}
+		if !left {
+			return st, nil
+		}
+	}
+	j, err := openJournal(ctx, st, c)
+	if err != nil {
+		return nil, err
+	}
+	if n := j.Replayed(); n > 0 {
+		g.notice("audit journal: %d records a previous run journaled were copied into the store", n)
+	}
+	closeJournal := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return j.Close(ctx)
+	}
+	if !on {
+		if err := closeJournal(); err != nil {
+			return nil, fmt.Errorf("gateway: audit journal: %w", err)
+		}
+		return st, nil
+	}
+	g.onClose(closeJournal)
 	return j, nil
 }

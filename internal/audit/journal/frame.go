@@ -49,6 +49,11 @@ var errTorn = errors.New("journal: segment ends inside a frame")
 func decodeFrames(data []byte) (batches []batch, good int, err error) {
 	for good < len(data) {
 		rest := data[good:]
+		if allZero(rest) {
+			// A file extended but never written: what a power cut can leave where an
+			// unsynced write was going.
+			return batches, good, errTorn
+		}
 		if len(rest) < headerSize {
 			return batches, good, errTorn
 		}
@@ -74,4 +79,13 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 		good += headerSize + n
 	}
 	return batches, good, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -29,13 +30,13 @@ func (j *Journal) ingest() {
 			return
 		}
 		retry = nil
-		for {
+		for !j.stopping() {
 			group, n := j.next()
 			if n == 0 {
 				break
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-			err := j.store(ctx, group, uncertain)
+			_, err := j.store(ctx, group, uncertain)
 			cancel()
 			if err != nil {
 				uncertain = true
@@ -49,6 +50,16 @@ func (j *Journal) ingest() {
 			uncertain = false
 			j.done(n, group.seg)
 		}
+	}
+}
+
+// stopping reports whether Close has told the ingester to stop.
+func (j *Journal) stopping() bool {
+	select {
+	case <-j.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -122,72 +133,129 @@ func (j *Journal) done(n int, seg uint64) {
 	j.mu.Unlock()
 }
 
-// store writes one group into the store. If the previous attempt failed (uncertain), the
-// store may nonetheless have committed it (a connection lost during COMMIT), so records the
-// store already holds are dropped first; they must be the very records journaled, or the
-// chain was forked.
-func (j *Journal) store(ctx context.Context, b batch, uncertain bool) error {
-	recs := b.recs
+// store writes one group into the store and returns how many records it inserted. If the
+// previous attempt failed or a crash came before (uncertain), the store may hold part of the
+// group already (a connection lost during COMMIT, a crash before a segment was deleted):
+// resolve drops that part first.
+func (j *Journal) store(ctx context.Context, b batch, uncertain bool) (int, error) {
 	if uncertain {
 		var err error
-		if recs, err = j.unstored(ctx, recs); err != nil {
-			return err
+		if b, err = j.resolve(ctx, b); err != nil {
+			return 0, err
 		}
 	}
-	if len(recs) == 0 && len(b.cps) == 0 {
-		return nil
+	if len(b.recs) == 0 && len(b.cps) == 0 {
+		return 0, nil
 	}
-	if err := j.inner.AppendBatch(ctx, recs, b.cps); err != nil {
-		return fmt.Errorf("journal: store %d records: %w", len(recs), err)
+	if err := j.inner.AppendBatch(ctx, b.recs, b.cps); err != nil {
+		return 0, fmt.Errorf("journal: store %d records: %w", len(b.recs), err)
 	}
-	return nil
+	return len(b.recs), nil
 }
 
-// unstored returns the records of recs the store does not hold yet, reading the head of
-// each chain recs touch. The records of a chain are consecutive, so what is stored is a
-// prefix of each chain's records.
-func (j *Journal) unstored(ctx context.Context, recs []audit.Record) ([]audit.Record, error) {
+// resolve drops from b the records and checkpoints at or below the head of their chain in
+// the store, after checking that the store holds the very records journaled: if it holds
+// others, or the journal does not continue where the store ends, two processes wrote the
+// chain and nothing is stored. A checkpoint at or below the head was stored with its
+// records, or is no longer needed: the next checkpoint signs everything before it, and
+// writing an old one back could undo a retention anchor at the same position.
+func (j *Journal) resolve(ctx context.Context, b batch) (batch, error) {
 	heads := map[string]uint64{}
-	out := recs[:0:0]
-	for _, r := range recs {
-		head, ok := heads[r.Chain]
-		if !ok {
-			seq, hash, err := j.inner.Head(ctx, r.Chain)
-			if err != nil {
-				return nil, fmt.Errorf("journal: read head of chain %q: %w", r.Chain, err)
-			}
-			if err := continues(r, seq, hash, recs); err != nil {
-				return nil, err
-			}
-			head, heads[r.Chain] = seq, seq
+	head := func(chain string) (uint64, error) {
+		if h, ok := heads[chain]; ok {
+			return h, nil
 		}
-		if r.Seq > head {
-			out = append(out, r)
+		seq, hash, err := j.inner.Head(ctx, chain)
+		if err != nil {
+			return 0, fmt.Errorf("journal: read head of chain %q: %w", chain, err)
+		}
+		if err := j.continues(ctx, chain, seq, hash, b.recs); err != nil {
+			return 0, err
+		}
+		heads[chain] = seq
+		return seq, nil
+	}
+	var out batch
+	out.seg = b.seg
+	for _, r := range b.recs {
+		h, err := head(r.Chain)
+		if err != nil {
+			return batch{}, err
+		}
+		if r.Seq > h {
+			out.recs = append(out.recs, r)
+		}
+	}
+	for _, c := range b.cps {
+		h, err := head(c.Chain)
+		if err != nil {
+			return batch{}, err
+		}
+		if c.Seq > h {
+			out.cps = append(out.cps, c)
 		}
 	}
 	return out, nil
 }
 
-// continues checks that first, the earliest journaled record of its chain, fits the store's
-// head (seq, hash): either it is the next record, or the store already holds it and the
-// record at the head is the one journaled.
-func continues(first audit.Record, seq uint64, hash audit.Hash, recs []audit.Record) error {
+// continues checks chain's journaled records in recs (consecutive, ascending) against the
+// store's head (seq, hash): the first unstored one must link to the head, and the last one
+// the store already holds must be the one journaled.
+func (j *Journal) continues(ctx context.Context, chain string, seq uint64, hash audit.Hash, recs []audit.Record) error {
+	var first, last *audit.Record
+	for i := range recs {
+		if recs[i].Chain == chain {
+			if first == nil {
+				first = &recs[i]
+			}
+			last = &recs[i]
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	forked := fmt.Errorf("journal: chain %q: the store holds other records than the journal at %d (two processes wrote the chain)", chain, min(seq, last.Seq))
 	switch {
+	case first.Seq > seq+1:
+		return fmt.Errorf("journal: chain %q: the store ends at record %d but the journal continues at %d (records are missing)", chain, seq, first.Seq)
 	case first.Seq == seq+1:
 		if !bytes.Equal(first.PrevHash, hash) {
-			return fmt.Errorf("journal: chain %q: journaled record %d does not link to the stored head (the chain was written by someone else)", first.Chain, first.Seq)
+			return forked
 		}
 		return nil
-	case first.Seq > seq+1:
-		return fmt.Errorf("journal: chain %q: the store ends at record %d but the journal continues at %d (records are missing)", first.Chain, seq, first.Seq)
-	}
-	for _, r := range recs {
-		if r.Chain == first.Chain && r.Seq == seq {
-			if !bytes.Equal(r.Hash, hash) {
-				return fmt.Errorf("journal: chain %q: the stored record %d differs from the journaled one (the chain was written by someone else)", first.Chain, seq)
+	case last.Seq >= seq:
+		// The store ends inside the journaled records: its head must be one of them.
+		for _, r := range recs {
+			if r.Chain == chain && r.Seq == seq && bytes.Equal(r.Hash, hash) {
+				return nil
 			}
-			return nil
 		}
+		return forked
 	}
-	return nil // the store is past every journaled record of the chain
+	// The store is past every journaled record: the last of them must be in it.
+	stored, found, err := j.storedHash(ctx, chain, last.Seq)
+	if err != nil {
+		return err
+	}
+	if found && !bytes.Equal(stored, last.Hash) {
+		return forked
+	}
+	// Not found: deleted by a retention purge, which only deletes stored records.
+	return nil
+}
+
+var errFound = errors.New("found")
+
+// storedHash returns the hash of chain's record seq in the store, if it has it.
+func (j *Journal) storedHash(ctx context.Context, chain string, seq uint64) (audit.Hash, bool, error) {
+	var hash audit.Hash
+	found := false
+	err := j.inner.Records(ctx, chain, seq, func(r audit.Record) error {
+		hash, found = r.Hash, r.Seq == seq
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, false, fmt.Errorf("journal: read record %d of chain %q: %w", seq, chain, err)
+	}
+	return hash, found, nil
 }

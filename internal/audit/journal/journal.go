@@ -180,11 +180,14 @@ func (j *Journal) AppendBatch(ctx context.Context, recs []audit.Record, cps []au
 	if err := j.room(ctx, len(recs)); err != nil {
 		return err
 	}
-	seg := j.seg
-	if err := j.write(frame); err != nil {
+	if err := j.rotate(); err != nil {
 		j.mu.Lock()
 		j.setBroken(err)
 		j.mu.Unlock()
+		return err
+	}
+	seg := j.seg
+	if err := j.write(frame); err != nil {
 		return err
 	}
 	j.mu.Lock()
@@ -236,27 +239,56 @@ func (j *Journal) refusal() error {
 	return nil
 }
 
-// write appends one frame to the current segment; a failed write is cut off again so the
-// segment never holds half a frame that later frames would follow.
+// rotate starts a new segment before the next write if the current one is full, or if it
+// is past staleBytes and the store holds everything in it (so that at low traffic a segment
+// does not keep long-stored records for months; the ingester deletes the old one).
+func (j *Journal) rotate() error {
+	if j.size == 0 {
+		return nil
+	}
+	if j.size < j.opts.SegmentBytes {
+		j.mu.Lock()
+		stored := len(j.pending) == 0
+		j.mu.Unlock()
+		if !stored || j.size < staleBytes {
+			return nil
+		}
+	}
+	if err := j.file.Close(); err != nil {
+		return fmt.Errorf("journal: close %s: %w", j.file.Name(), err)
+	}
+	return j.openSegment(j.seg + 1)
+}
+
+// staleBytes is the size past which a fully stored segment is replaced.
+const staleBytes = 64 << 10
+
+// write appends one frame to the current segment. A failed write is cut off again, so the
+// segment never holds half a frame that later frames would follow; only if that fails too
+// does the journal stop taking writes.
 func (j *Journal) write(frame []byte) error {
 	if _, err := j.file.Write(frame); err != nil {
 		if terr := j.file.Truncate(j.size); terr != nil {
-			return fmt.Errorf("journal: write %s: %w (and removing the partial frame failed: %v)", j.file.Name(), err, terr)
+			err = fmt.Errorf("journal: write %s: %w (and removing the partial frame failed: %v)", j.file.Name(), err, terr)
+			j.mu.Lock()
+			j.setBroken(err)
+			j.mu.Unlock()
+			return err
 		}
 		return fmt.Errorf("journal: write %s: %w", j.file.Name(), err)
 	}
 	if j.opts.Sync {
 		if err := syscall.Fdatasync(int(j.file.Fd())); err != nil {
-			return fmt.Errorf("journal: sync %s: %w", j.file.Name(), err)
+			// Whether the frame reached the disk is unknown: its records may reappear at
+			// replay, so their sequence numbers must not be given out again.
+			err = fmt.Errorf("journal: sync %s: %w", j.file.Name(), err)
+			j.mu.Lock()
+			j.setBroken(err)
+			j.mu.Unlock()
+			return err
 		}
 	}
 	j.size += int64(len(frame))
-	if j.size >= j.opts.SegmentBytes {
-		if err := j.file.Close(); err != nil {
-			return fmt.Errorf("journal: close %s: %w", j.file.Name(), err)
-		}
-		return j.openSegment(j.seg + 1)
-	}
 	return nil
 }
 

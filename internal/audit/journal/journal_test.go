@@ -245,6 +245,32 @@ func TestBacklogBound(t *testing.T) {
 	}
 }
 
+// TestAppendHonoursContextWhileResyncing: after a failed append the writer re-reads the
+// chain head, which over the journal waits for the backlog to drain; an append whose
+// context ends meanwhile returns then, not when the store is back.
+func TestAppendHonoursContextWhileResyncing(t *testing.T) {
+	gate := &gated{Store: openDB(t), open: make(chan struct{})}
+	j := open(t, gate, journal.Options{Dir: t.TempDir(), MaxBacklog: 4})
+	t.Cleanup(func() { close(gate.open) }) // before the journal's cleanup closes it
+	w := writer(t, j, time.Hour)
+	for i := range 4 {
+		if err := w.Append(t.Context(), record(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short := func() (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := w.Append(ctx, record(9))
+		return time.Since(start), err
+	}
+	short() // times out waiting for room in the backlog: the writer must resync
+	if d, err := short(); err == nil || d > 2*time.Second {
+		t.Fatalf("append with a 100ms context while resyncing: %v after %v", err, d)
+	}
+}
+
 // flaky fails AppendBatch while failing is set, or for the next failNext calls. With
 // landed, a failing call commits the batch before it returns its error (a connection lost
 // during COMMIT).
@@ -313,10 +339,8 @@ func TestCommitLandedThenFailed(t *testing.T) {
 	j := open(t, st, journal.Options{Dir: t.TempDir(), RetryInterval: 10 * time.Millisecond})
 	w := writer(t, j, 10*time.Millisecond)
 	for i := range 3 {
-		waitFor(t, "a healthy writer", func() bool { return w.Healthy() == nil })
-		if err := w.Append(t.Context(), record(i)); err != nil {
-			t.Fatal(err)
-		}
+		// Appends are refused while the ingester has not yet retried the failed batch.
+		waitFor(t, fmt.Sprintf("record %d to be taken", i), func() bool { return w.Append(t.Context(), record(i)) == nil })
 	}
 	waitFor(t, "the store to take the backlog", func() bool { return j.Backlog() == 0 })
 	if got := strings.Join(stored(t, j), ","); got != "req-0000,req-0001,req-0002" {
@@ -359,6 +383,27 @@ func TestSegmentsRotateAndGo(t *testing.T) {
 	}
 	if got := stored(t, j); len(got) != 40 {
 		t.Fatalf("%d records stored, want 40", len(got))
+	}
+}
+
+// TestStoredSegmentReplaced: at low traffic a segment never fills up; once the store holds
+// all of a segment past 64 KiB, the next append starts a new one and the old one goes.
+func TestStoredSegmentReplaced(t *testing.T) {
+	db := openDB(t)
+	dir := t.TempDir()
+	j := open(t, db, journal.Options{Dir: dir})
+	w := writer(t, j, 0)
+	for i := range 300 {
+		if err := w.Append(t.Context(), record(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := segments(t, dir)
+	if len(segs) > 2 || filepath.Base(segs[0]) == "00000000000000000001.seg" {
+		t.Errorf("segments %v: the first, stored long ago, should be gone", segs)
 	}
 }
 

@@ -37,10 +37,11 @@ func (j *Journal) replay(ctx context.Context) (uint64, error) {
 		}
 		for len(batches) > 0 {
 			g, n := group(batches, j.opts.MaxBatch)
-			if err := j.store(ctx, g, true); err != nil {
+			stored, err := j.store(ctx, g, true)
+			if err != nil {
 				return 0, fmt.Errorf("journal: replay %s: %w", path, err)
 			}
-			j.replayed += len(g.recs)
+			j.replayed += stored
 			batches = batches[n:]
 		}
 	}
@@ -48,9 +49,19 @@ func (j *Journal) replay(ctx context.Context) (uint64, error) {
 	return last, j.removeSegments(last + 1)
 }
 
-// Replayed returns the number of records Open found in the journal and stored (some may
-// have been in the store already).
+// Replayed returns the number of records Open found in the journal that the store did not
+// hold yet, and stored.
 func (j *Journal) Replayed() int { return j.replayed }
+
+// HasSegments reports whether dir holds journal segments: records a journal took that a
+// store may not hold yet (a journal closed cleanly leaves none).
+func HasSegments(dir string) (bool, error) {
+	segs, err := listSegments(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return len(segs) > 0, err
+}
 
 // listSegments returns the numbers of the segment files in dir, ascending.
 func listSegments(dir string) ([]uint64, error) {

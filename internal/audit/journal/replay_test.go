@@ -6,9 +6,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
 	"github.com/qiao-gateway/qiao/internal/audit/journal"
+	"github.com/qiao-gateway/qiao/internal/store/storetest"
 )
 
 // refusing holds every AppendBatch until open is closed, then refuses it.
@@ -124,6 +126,24 @@ func TestReplayTornTail(t *testing.T) {
 	}
 }
 
+// TestReplayZeroTail: a power cut can leave the file extended over an unsynced write, with
+// zeros where the frame was: that is a torn tail too.
+func TestReplayZeroTail(t *testing.T) {
+	db := openDB(t)
+	dir := crashed(t, db, 4)
+	segs := segments(t, dir)
+	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 700))
+	f.Close()
+	open(t, db, journal.Options{Dir: dir})
+	if got := stored(t, db); len(got) != 4 {
+		t.Fatalf("%d records after a zero tail, want 4", len(got))
+	}
+}
+
 func TestReplayDamaged(t *testing.T) {
 	db := openDB(t)
 	dir := crashed(t, db, 5)
@@ -155,7 +175,58 @@ func TestReplayForked(t *testing.T) {
 	}
 	w.Close()
 	_, err := journal.Open(t.Context(), db, journal.Options{Dir: dir})
-	if err == nil || !strings.Contains(err.Error(), "someone else") {
+	if err == nil || !strings.Contains(err.Error(), "two processes wrote the chain") {
 		t.Fatalf("Open over a forked chain = %v, want a refusal", err)
+	}
+}
+
+// TestReplayForkedPastJournal: the same when the other writer wrote more records than the
+// journal holds, so that the store's head is past every journaled record.
+func TestReplayForkedPastJournal(t *testing.T) {
+	db := openDB(t)
+	dir := crashed(t, db, 3)
+	w := writer(t, db, 0)
+	for i := range 5 {
+		if err := w.Append(t.Context(), record(100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	_, err := journal.Open(t.Context(), db, journal.Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "two processes wrote the chain") {
+		t.Fatalf("Open over a chain forked past the journal = %v, want a refusal", err)
+	}
+}
+
+// TestReplayAfterPurge: replaying a segment whose records and checkpoints a retention purge
+// has since deleted leaves the purge's anchor as it is: the log still verifies.
+func TestReplayAfterPurge(t *testing.T) {
+	db := openDB(t)
+	dir := t.TempDir()
+	j, err := journal.Open(t.Context(), db, journal.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
+	w, err := audit.NewWriter(t.Context(), j, audit.WriterOptions{Chain: "r1", Signer: signer,
+		CheckpointEvery: 2, MinRetention: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if err := w.Append(t.Context(), record(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := w.Purge(t.Context(), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); err != nil || n != 6 {
+		t.Fatalf("purge = %d, %v", n, err)
+	}
+	j.Crash()
+	j = open(t, db, journal.Options{Dir: dir})
+	if j.Replayed() > 1 { // at most the purge's own admin record
+		t.Errorf("Replayed() = %d: purged records came back", j.Replayed())
+	}
+	if rep, err := audit.Verify(t.Context(), db, storetest.TestPublicKey()); err != nil || !rep.OK() {
+		t.Fatalf("verify after replay: %v\n%s", err, rep.String())
 	}
 }
