@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
+	"github.com/qiao-gateway/qiao/internal/audit/journal"
 	"github.com/qiao-gateway/qiao/internal/gateway"
 )
 
@@ -98,6 +100,10 @@ func (c *auditCmd) run(ctx context.Context, m *Main) error {
 			fmt.Fprintln(m.Stdout, string(b))
 		} else {
 			fmt.Fprint(m.Stdout, rep.String())
+		}
+		if left, _ := journal.Leftover(gateway.JournalDir(cfg.Audit.DataDir, cfg.Audit.Replica)); left {
+			fmt.Fprintf(m.Stderr, "note: the audit journal in %s holds records a server acknowledged that may not be in the database yet; `qiao serve` stores them when it starts\n",
+				filepath.Join(cfg.Audit.DataDir, "journal"))
 		}
 		if !rep.OK() {
 			return errSilent

@@ -45,7 +45,7 @@ func openJournal(ctx context.Context, st audit.Store, c audit.Config) (*journal.
 func (g *Gateway) auditLog(ctx context.Context, st audit.Store, c audit.Config) (audit.Store, error) {
 	on := c.Journal == audit.JournalOn
 	if !on {
-		left, err := journal.HasSegments(JournalDir(c.DataDir, c.Replica))
+		left, err := journal.Leftover(JournalDir(c.DataDir, c.Replica))
 		if err != nil {
 			return nil, fmt.Errorf("gateway: audit journal: %w", err)
 		}

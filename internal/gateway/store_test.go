@@ -104,7 +104,7 @@ func TestAuditLogLeftoverJournal(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d records in the store, want 3", n)
 	}
-	if left, err := journal.HasSegments(dir); err != nil || left {
+	if left, err := journal.Leftover(dir); err != nil || left {
 		t.Errorf("segments left after the replay: %v %v", left, err)
 	}
 }

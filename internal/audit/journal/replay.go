@@ -53,14 +53,32 @@ func (j *Journal) replay(ctx context.Context) (uint64, error) {
 // hold yet, and stored.
 func (j *Journal) Replayed() int { return j.replayed }
 
-// HasSegments reports whether dir holds journal segments: records a journal took that a
-// store may not hold yet (a journal closed cleanly leaves none).
-func HasSegments(dir string) (bool, error) {
+// Leftover reports whether dir holds journaled records no running process is taking care
+// of: non-empty segments, and nobody holding the journal's lock (a process that stopped
+// without closing its journal; Open replays them).
+func Leftover(dir string) (bool, error) {
 	segs, err := listSegments(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	return len(segs) > 0, err
+	if err != nil {
+		return false, err
+	}
+	data := false
+	for _, s := range segs {
+		if fi, err := os.Stat(segmentPath(dir, s)); err == nil && fi.Size() > 0 {
+			data = true
+		}
+	}
+	if !data {
+		return false, nil
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return false, nil // in use: its process stores them
+	}
+	lock.Close()
+	return true, nil
 }
 
 // listSegments returns the numbers of the segment files in dir, ascending.

@@ -230,3 +230,29 @@ func TestReplayAfterPurge(t *testing.T) {
 		t.Fatalf("verify after replay: %v\n%s", err, rep.String())
 	}
 }
+
+func TestLeftover(t *testing.T) {
+	db := openDB(t)
+	dir := crashed(t, db, 2)
+	if left, err := journal.Leftover(dir); err != nil || !left {
+		t.Fatalf("Leftover after a crash = %v, %v; want true", left, err)
+	}
+	j := open(t, db, journal.Options{Dir: dir})
+	w := writer(t, j, 0)
+	if err := w.Append(t.Context(), record(5)); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := journal.Leftover(dir); err != nil || left {
+		t.Errorf("Leftover while a journal is open = %v, %v; want false (its process stores them)", left, err)
+	}
+	w.Close()
+	if err := j.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := journal.Leftover(dir); err != nil || left {
+		t.Errorf("Leftover after a clean close = %v, %v; want false", left, err)
+	}
+	if left, err := journal.Leftover(t.TempDir() + "/none"); err != nil || left {
+		t.Errorf("Leftover of a missing directory = %v, %v", left, err)
+	}
+}
