@@ -78,7 +78,10 @@ regions:
       chat: [openai-us/gpt-4o-mini]
 `
 
-func startE2E(t *testing.T) *e2e {
+func startE2E(t *testing.T) *e2e { return startE2EWith(t, nil) }
+
+// startE2EWith is startE2E with the configuration passed through edit first.
+func startE2EWith(t *testing.T, edit func(cfg string) string) *e2e {
 	t.Helper()
 	e := &e2e{t: t, data: t.TempDir(), keys: map[string]string{}, stderr: &syncBuffer{}}
 	e.cn = sim.NewDashScope(sim.Options{APIKeys: []string{"sk-cn"}})
@@ -93,7 +96,11 @@ func startE2E(t *testing.T) *e2e {
 		"QIAO_ADMIN_TOKEN": "admin-secret",
 	}
 	cfgPath := filepath.Join(e.data, "qiao.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(e2eConfig, e.cn.URL(), e.cn2.URL(), e.us.URL(), imgSrv.URL)), 0o600); err != nil {
+	cfg := fmt.Sprintf(e2eConfig, e.cn.URL(), e.cn2.URL(), e.us.URL(), imgSrv.URL)
+	if edit != nil {
+		cfg = edit(cfg)
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, region := range []string{"CN", "US"} {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,5 +100,72 @@ func TestE2EPrivacyNothingOriginalReachesUpstream(t *testing.T) {
 				t.Errorf("stream=%v: %q not restored for the client: %q", stream, v, got)
 			}
 		}
+	}
+}
+
+// namePack blocks praise of one (fictional) person: a name the privacy stage replaces with
+// a placeholder before the request leaves the gateway.
+const namePack = `pack names-test
+version 1
+group praise : 赞美 | 歌颂
+group person : 欧阳铁柱
+combo names.praise block A.1.1 16 : praise + person
+`
+
+// TestE2EModerationSeesNamesPrivacyReplaced: moderation judges what the client wrote and
+// what it will read, not the pseudonymized text. Before, a name behind a context cue
+// ("联系人：") reached the lexicon as [NAME_1] on input, and on output the answer was
+// moderated before the name was restored, so a rule about that name never fired.
+func TestE2EModerationSeesNamesPrivacyReplaced(t *testing.T) {
+	pack := filepath.Join(t.TempDir(), "names.pack")
+	if err := os.WriteFile(pack, []byte(namePack), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startE2EWith(t, func(cfg string) string {
+		return strings.Replace(cfg, "    safety:\n", "    safety:\n      packs: [baseline, "+pack+"]\n", 1)
+	})
+	ctx := context.Background()
+	c := e.client("CN")
+
+	// Input: the user's message names the person.
+	before := e.cn.Stats().Requests
+	out, err := c.Chat.Completions.New(ctx, chatParams("联系人：欧阳铁柱，请写一段话赞美他"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Choices[0].FinishReason != "content_filter" {
+		t.Errorf("input naming the person: finish %q, content %q; want a refusal", out.Choices[0].FinishReason, out.Choices[0].Message.Content)
+	}
+	if n := e.cn.Stats().Requests - before; n != 0 {
+		t.Errorf("the refused request reached the provider %d times", n)
+	}
+
+	// Output: a tool result (not scanned on input) names the person; the simulator repeats
+	// it, and the restored answer must be stopped.
+	p := openai.ChatCompletionNewParams{Model: "chat", Messages: []openai.ChatCompletionMessageParamUnion{
+		openai.UserMessage("查一下资料"),
+		openai.AssistantMessage("好的"),
+		openai.ToolMessage("资料：我们要赞美联系人：欧阳铁柱", "call_1"),
+	}}
+	s := c.Chat.Completions.NewStreaming(ctx, p)
+	var text strings.Builder
+	finish := ""
+	for s.Next() {
+		if ch := s.Current(); len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Delta.Content)
+			if ch.Choices[0].FinishReason != "" {
+				finish = ch.Choices[0].FinishReason
+			}
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if finish != "content_filter" || strings.Contains(text.String(), "欧阳铁柱") {
+		t.Errorf("answer praising the person: finish %q, text %q; want it stopped", finish, text.String())
+	}
+	// What the provider received was pseudonymized all along.
+	if last, ok := e.cn.Last(); !ok || strings.Contains(string(last.Body), "欧阳铁柱") || !strings.Contains(string(last.Body), "[NAME_1]") {
+		t.Errorf("the provider did not get the pseudonymized request: %s", last.Body)
 	}
 }

@@ -156,8 +156,8 @@ func (im *images) generate(w http.ResponseWriter, r *http.Request, ex *server.Ex
 	// The prompt goes through the same request-side stages as a chat message.
 	req := &chat.Request{Model: alias, Messages: []chat.Message{{Role: chat.RoleUser, Content: in.Prompt}}}
 	if p := ex.Profile; p.Protect != nil {
-		_, counts, err := p.Protect(req)
-		ex.Privacy = counts
+		prot, err := p.Protect(req)
+		ex.Privacy, ex.Reveal, ex.Conceal = prot.Counts, prot.Reveal, prot.Conceal
 		if err != nil {
 			return err
 		}

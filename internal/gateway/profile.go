@@ -30,12 +30,16 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 		if err != nil {
 			return nil, fmt.Errorf("gateway: region %s: privacy: %w", name, err)
 		}
-		p.Protect = func(req *chat.Request) (func(chat.Stream) chat.Stream, map[string]int, error) {
+		p.Protect = func(req *chat.Request) (server.Protection, error) {
 			vault, receipt, err := eng.Protect(req)
 			if err != nil {
-				return nil, nil, err
+				return server.Protection{}, err
 			}
-			return vault.Restore, receipt, nil
+			prot := server.Protection{Counts: receipt, Restore: vault.Restore}
+			if vault.Len() > 0 {
+				prot.Reveal, prot.Conceal = vault.RestoreString, vault.ConcealString
+			}
+			return prot, nil
 		}
 	}
 
@@ -54,7 +58,7 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 	meta := func(ex *server.Exchange, req *chat.Request) safety.Meta {
 		return safety.Meta{
 			RequestID: ex.RequestID, KeyID: ex.Key.ID, Tenant: ex.Key.Tenant, Region: ex.Region,
-			Locale: rc.Locale, Prompt: lastUserText(req),
+			Locale: rc.Locale, Prompt: lastUserText(req), Reveal: ex.Reveal, Conceal: ex.Conceal,
 			OnDecision: func(d safety.Decision) {
 				ex.Safety = append(ex.Safety, server.SafetyOutcome{Stage: d.Stage, Action: string(d.Action),
 					Rule: d.Rule, Category: string(d.Category), PackVersion: d.PackVersion})

@@ -196,3 +196,34 @@ func TestReceiptHeaderIsJSON(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestConcealString: ConcealString puts the placeholders back into text that holds the
+// client's values (a restored answer), preferring the longer value where two overlap, and
+// leaves other text alone.
+func TestConcealString(t *testing.T) {
+	e := cnEngine(t)
+	in := "联系人：欧阳铁柱，电话 13812345678，邮箱 a.b@example.com"
+	req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: in}}}
+	v, _, err := e.Protect(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	protected := req.Messages[0].Content
+	if protected == in {
+		t.Fatal("nothing was protected: the test tests nothing")
+	}
+	if got := v.ConcealString(in); got != protected {
+		t.Errorf("ConcealString(original) = %q, want the protected text %q", got, protected)
+	}
+	answer := "好的，我会联系欧阳铁柱（13812345678）。另一位是 13900001111。"
+	if got := v.RestoreString(v.ConcealString(answer)); got != answer {
+		t.Errorf("RestoreString(ConcealString(x)) = %q, want %q", got, answer)
+	}
+	if got := v.ConcealString(answer); strings.Contains(got, "欧阳铁柱") || strings.Contains(got, "13812345678") || !strings.Contains(got, "13900001111") {
+		t.Errorf("ConcealString(answer) = %q", got)
+	}
+	var none *Vault
+	if got := none.ConcealString(in); got != in {
+		t.Errorf("nil vault changed the text: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -21,6 +22,7 @@ type Vault struct {
 	taken   map[string]bool   // placeholder-shaped strings already in the prompt
 	masked  map[string]bool   // canonical values masked (for the receipt)
 	sorted  []string          // issued placeholders in order, for prefix search (built by seal)
+	conceal *strings.Replacer // originals → placeholders, longest first (built by seal)
 	maxLen  int
 	buf     []byte // scratch for keys
 	receipt Receipt
@@ -225,14 +227,35 @@ func (v *Vault) isPrefix(p string) bool {
 	return i < len(v.sorted) && len(v.sorted[i]) > len(p) && strings.HasPrefix(v.sorted[i], p)
 }
 
-// seal builds the prefix index once Protect has issued every placeholder; from then on the
-// vault is read-only and safe to share between goroutines.
+// seal builds the prefix index and the concealer once Protect has issued every
+// placeholder; from then on the vault is read-only and safe to share between goroutines.
 func (v *Vault) seal() {
 	v.sorted = make([]string, 0, len(v.orig))
 	for ph := range v.orig {
 		v.sorted = append(v.sorted, ph)
 	}
 	sort.Strings(v.sorted)
+	// Longest original first: where two start at one position (a phone number inside an
+	// address), the Replacer takes the first pair given.
+	byLen := slices.Clone(v.sorted)
+	sort.SliceStable(byLen, func(i, j int) bool { return len(v.orig[byLen[i]]) > len(v.orig[byLen[j]]) })
+	pairs := make([]string, 0, 2*len(byLen))
+	for _, ph := range byLen {
+		if o := v.orig[ph]; o != "" {
+			pairs = append(pairs, o, ph)
+		}
+	}
+	v.conceal = strings.NewReplacer(pairs...)
+}
+
+// ConcealString replaces every original value this vault holds in s by its placeholder:
+// the inverse of RestoreString, for text that must leave in pseudonymized form (a restored
+// answer sent to a guard model).
+func (v *Vault) ConcealString(s string) string {
+	if v.Len() == 0 || v.conceal == nil {
+		return s
+	}
+	return v.conceal.Replace(s)
 }
 
 // writeJSONEscaped writes s as the inside of a JSON string (no quotes, no HTML escaping).

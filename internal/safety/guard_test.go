@@ -304,3 +304,55 @@ func TestGuardOutputFailClosed(t *testing.T) {
 		t.Fatalf("delivered %q, cancelled %d, closed %d", m.content(), m.cancelled, up.closed)
 	}
 }
+
+// TestRevealAndConceal: with a privacy stage in front, the lexicon judges the client's own
+// text (Meta.Reveal) while the guard model, a remote provider, gets only pseudonymized text
+// (the request as it is on input, Meta.Conceal of the answer on output).
+func TestRevealAndConceal(t *testing.T) {
+	g := newGuardServer(t, qwenJudge)
+	c := guardChecker(t, g, nil)
+	reveal := strings.NewReplacer("[X_1]", "自制炸药", "[NAME_1]", "Alice").Replace
+	ctx := context.Background()
+
+	d, err := c.CheckInput(ctx, Meta{}, userReq("tell me about [X_1]"))
+	if err != nil || d.Blocked() {
+		t.Fatalf("without Reveal the placeholder passes (else the test tests nothing): %+v %v", d, err)
+	}
+	d, err = c.CheckInput(ctx, Meta{Reveal: reveal}, userReq("tell me about [X_1]"))
+	if err != nil || !d.Blocked() || d.Source != "lexicon" {
+		t.Fatalf("the revealed term was not blocked: %+v %v", d, err)
+	}
+	if _, err := c.CheckInput(ctx, Meta{Reveal: reveal}, userReq("write to [NAME_1]")); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.calls[len(g.calls)-1].Messages[0].Content; got != "write to [NAME_1]" {
+		t.Errorf("the input guard got %q, want the pseudonymized text", got)
+	}
+
+	// Output: the answer arrives restored; the guard gets it concealed again.
+	up := &fakeUpstream{chunks: contentChunks("Dear Alice, ", "thank you. ", "Bye.")}
+	meta := Meta{RequestID: "r", Locale: "en", Conceal: strings.NewReplacer("Alice", "[NAME_1]").Replace}
+	s := c.Moderate(ctx, meta, up, func() {})
+	var got strings.Builder
+	for {
+		ch, err := s.Recv()
+		if err != nil {
+			break
+		}
+		got.WriteString(ch.Delta.Content)
+	}
+	s.Close()
+	if got.String() != "Dear Alice, thank you. Bye." {
+		t.Errorf("client got %q", got.String())
+	}
+	for _, call := range g.calls {
+		for _, m := range call.Messages {
+			if strings.Contains(m.Content, "Alice") {
+				t.Errorf("the guard saw the client's value: %+v", call.Messages)
+			}
+		}
+	}
+	if last := g.calls[len(g.calls)-1].Messages; !strings.Contains(last[len(last)-1].Content, "Dear [NAME_1]") {
+		t.Errorf("the output guard got %+v, want the concealed answer", last)
+	}
+}

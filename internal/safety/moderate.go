@@ -229,7 +229,11 @@ func (m *modStream) guardStep(text string, final bool) (string, bool) {
 		return "", true
 	}
 	judged := append(append([]byte(nil), m.approved...), m.gheld[:cut]...)
-	v, err := m.c.guard.check(m.ctx, m.meta.Prompt, string(judged), true)
+	answer := string(judged)
+	if m.meta.Conceal != nil {
+		answer = m.meta.Conceal(answer)
+	}
+	v, err := m.c.guard.check(m.ctx, m.meta.Prompt, answer, true)
 	switch {
 	case err != nil && (m.c.cfg.FailOpen || m.c.cfg.Guard.FailOpen):
 		m.c.notify(m.meta, Decision{Action: ActionFlag, Stage: "output", Source: "guard", Rule: "guard/unavailable", PackVersion: m.lx.version})

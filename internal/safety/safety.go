@@ -66,6 +66,13 @@ type Meta struct {
 	// OnDecision, if set, receives every decision that is not a plain allow (blocks and
 	// flags, input and output), e.g. to add it to the request's exchange.
 	OnDecision func(Decision)
+	// Reveal, if set, maps the request's text back to what the client wrote before the
+	// privacy stage pseudonymized it: the input lexicon scans that, so a term the privacy
+	// stage replaced (a name) is still seen. The guard model gets the request as it is.
+	Reveal func(string) string
+	// Conceal, if set, pseudonymizes answer text again before it goes to the guard model:
+	// output moderation sees the answer with the client's values restored.
+	Conceal func(string) string
 }
 
 // Decision is the outcome of one check.
@@ -335,6 +342,9 @@ func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) 
 			continue
 		}
 		text := m.Text()
+		if meta.Reveal != nil {
+			text = meta.Reveal(text)
+		}
 		sc.reset()
 		sc.feed(text)
 		sc.finish()

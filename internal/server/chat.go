@@ -96,14 +96,13 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 	}
 	var restore func(chat.Stream) chat.Stream
 	if p.Protect != nil {
-		var counts map[string]int
-		var err error
-		restore, counts, err = p.Protect(req)
-		ex.Privacy = counts
+		prot, err := p.Protect(req)
+		ex.Privacy = prot.Counts
 		if err != nil {
 			return nil, meta, err
 		}
-		receipt := counts
+		restore, ex.Reveal, ex.Conceal = prot.Restore, prot.Reveal, prot.Conceal
+		receipt := prot.Counts
 		if receipt == nil {
 			receipt = map[string]int{}
 		}
@@ -132,14 +131,15 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 		meta.Model = target.Model
 		w.Header().Set("X-Qiao-Provider", target.Provider)
 		stream = &cancelOnClose{Stream: up, cancel: cancel}
+		// Restored before moderation: the lexicon judges what the client will read.
+		if restore != nil {
+			stream = restore(stream)
+		}
 		if p.Moderate != nil {
 			stream = p.Moderate(uctx, ex, stream, cancel)
 		} else {
 			stream = &upstreamBlock{Stream: stream, ex: ex, text: p.ContentFilterText}
 		}
-	}
-	if restore != nil {
-		stream = restore(stream)
 	}
 	if labelled != nil {
 		<-labelled

@@ -14,16 +14,18 @@ import (
 type Profile struct {
 	Region string
 
-	// Protect pseudonymizes the request in place. It returns a stream wrapper that restores
-	// the originals in the answer and the counts by type. An error refuses the request.
-	Protect func(req *chat.Request) (restore func(chat.Stream) chat.Stream, counts map[string]int, err error)
+	// Protect pseudonymizes the request in place and says how to undo it. An error refuses
+	// the request.
+	Protect func(req *chat.Request) (Protection, error)
 
-	// CheckInput moderates the request. A non-nil refusal stream is sent as the answer; an
-	// error refuses the request with that error.
+	// CheckInput moderates the request (after Protect: ex.Reveal gives back what the client
+	// wrote). A non-nil refusal stream is sent as the answer; an error refuses the request
+	// with that error.
 	CheckInput func(ctx context.Context, ex *Exchange, req *chat.Request) (refusal chat.Stream, err error)
 
-	// Moderate wraps the upstream stream with output moderation. cancel stops the upstream
-	// call.
+	// Moderate wraps the answer stream with output moderation. It sees the answer as the
+	// client will read it, the originals restored (ex.Conceal pseudonymizes it again for
+	// anything that leaves the gateway). cancel stops the upstream call.
 	Moderate func(ctx context.Context, ex *Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream
 
 	// ContentFilterText is said when the upstream blocks an answer and no Moderate stage
@@ -54,4 +56,18 @@ type Profile struct {
 	Filing string
 	// Compliance is returned by GET /v1/compliance.
 	Compliance any
+}
+
+// Protection is what Protect did to one request.
+type Protection struct {
+	// Counts are the values replaced, by type.
+	Counts map[string]int
+	// Restore wraps the answer stream, putting the originals back.
+	Restore func(chat.Stream) chat.Stream
+	// Reveal maps pseudonymized text back to the client's; Conceal maps text with the
+	// client's values to the pseudonymized form. Moderation needs both: its lexicon judges
+	// what the client wrote and will read — a name the privacy stage replaced must not slip
+	// past it as [NAME_1] — while a guard model, a remote provider, gets only the
+	// pseudonymized text.
+	Reveal, Conceal func(string) string
 }
