@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/jsonw"
 )
 
 // EncodeRequest renders req for an OpenAI-compatible upstream. Extra fields are written at
@@ -281,11 +281,11 @@ func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 // encodeChunk would.
 func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, meta.ID)
+	b = jsonw.AppendString(b, meta.ID, true)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, meta.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, meta.Model)
+	b = jsonw.AppendString(b, meta.Model, true)
 	b = append(b, `,"choices":[{"index":0,"delta":{`...)
 	sep := false
 	member := func(name, v string) {
@@ -294,7 +294,7 @@ func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 		}
 		sep = true
 		b = append(append(append(b, '"'), name...), `":`...)
-		b = appendString(b, v)
+		b = jsonw.AppendString(b, v, true)
 	}
 	if c.Delta.Role != "" {
 		member("role", c.Delta.Role)
@@ -308,58 +308,8 @@ func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	if c.FinishReason == "" {
 		return append(b, `},"finish_reason":null}]}`...)
 	}
-	b = appendString(append(b, `},"finish_reason":`...), c.FinishReason)
+	b = jsonw.AppendString(append(b, `},"finish_reason":`...), c.FinishReason, true)
 	return append(b, `}]}`...)
-}
-
-// appendString appends s as a JSON string, escaped as encoding/json escapes it: quotes,
-// backslashes and control characters; <, > and & (HTML-safe); U+2028 and U+2029; invalid
-// UTF-8 as U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
 }
 
 // encodeChunk renders any chunk through encoding/json, without extra members.
