@@ -12,10 +12,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/qiao-gateway/qiao/internal/jsonw"
 )
 
 // Kind says what a record is about.
@@ -171,23 +177,138 @@ const canonicalVersion = 1
 // Canonical returns the bytes that are hashed: compact JSON with a fixed key order, map keys
 // sorted, no HTML escaping, time as Unix nanoseconds, byte fields as lowercase hex, empty
 // fields omitted (so nil and empty maps hash alike). Seq and Hash are not included.
+//
+// It is written by hand, byte for byte what encoding/json writes for canonicalRecord (the
+// definition, and what FromCanonical reads back): FuzzCanonical compares the two.
 func (r *Record) Canonical() ([]byte, error) {
-	c := canonicalRecord{
-		V: canonicalVersion, Chain: r.Chain, TimeNS: r.Time.UnixNano(), Kind: r.Kind,
-		Request: r.Request, Tenant: r.Tenant, KeyID: r.KeyID, Region: r.Region,
-		Provider: r.Provider, Model: r.Model, Route: r.Route, Privacy: r.Privacy,
-		Safety: r.Safety, Prompt: r.Usage.PromptTokens, Complete: r.Usage.CompletionTokens,
-		LatencyMS: r.LatencyMS, Status: r.Status, ErrorCode: r.ErrorCode, ProduceID: r.ProduceID,
-		PromptMAC: hex.EncodeToString(r.PromptMAC), AnswerMAC: hex.EncodeToString(r.AnswerMAC),
-		Details: r.Details, PrevHash: hex.EncodeToString(r.PrevHash),
+	return r.appendCanonical(make([]byte, 0, 512)), nil
+}
+
+func (r *Record) appendCanonical(b []byte) []byte {
+	str := func(name, v string) {
+		if v != "" {
+			b = append(append(append(b, ',', '"'), name...), '"', ':')
+			b = jsonw.AppendString(b, v, false)
+		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c); err != nil {
-		return nil, fmt.Errorf("audit: canonical encoding: %w", err)
+	num := func(name string, v int64) {
+		if v != 0 {
+			b = append(append(append(b, ',', '"'), name...), '"', ':')
+			b = strconv.AppendInt(b, v, 10)
+		}
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	hexStr := func(name string, h Hash) {
+		if len(h) > 0 {
+			b = append(append(append(b, ',', '"'), name...), `":"`...)
+			b = append(hex.AppendEncode(b, h), '"')
+		}
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, canonicalVersion, 10)
+	b = append(b, `,"chain":`...)
+	b = jsonw.AppendString(b, r.Chain, false)
+	b = append(b, `,"time_ns":`...)
+	b = strconv.AppendInt(b, r.Time.UnixNano(), 10)
+	b = append(b, `,"kind":`...)
+	b = jsonw.AppendString(b, string(r.Kind), false)
+	str("request_id", r.Request)
+	str("tenant", r.Tenant)
+	str("key_id", r.KeyID)
+	str("region", r.Region)
+	str("provider", r.Provider)
+	str("model", r.Model)
+	str("route", r.Route)
+	if len(r.Privacy) > 0 {
+		b = append(b, `,"privacy":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.Privacy)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(jsonw.AppendString(b, k, false), ':')
+			b = strconv.AppendInt(b, r.Privacy[k], 10)
+		}
+		b = append(b, '}')
+	}
+	if len(r.Safety) > 0 {
+		b = append(b, `,"safety":[`...)
+		for i, o := range r.Safety {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			start := len(b)
+			b = append(b, '{')
+			str("stage", o.Stage)
+			str("rule", o.Rule)
+			str("category", o.Category)
+			str("pack_version", o.PackVersion)
+			str("action", o.Action)
+			if len(b) > start+1 {
+				b = slices.Delete(b, start+1, start+2) // the first member's comma
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	num("prompt_tokens", r.Usage.PromptTokens)
+	num("completion_tokens", r.Usage.CompletionTokens)
+	num("latency_ms", r.LatencyMS)
+	num("status", int64(r.Status))
+	str("error_code", r.ErrorCode)
+	str("produce_id", r.ProduceID)
+	hexStr("prompt_hmac", r.PromptMAC)
+	hexStr("answer_hmac", r.AnswerMAC)
+	if len(r.Details) > 0 {
+		b = append(b, `,"details":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.Details)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(jsonw.AppendString(b, k, false), ':')
+			b = jsonw.AppendString(b, r.Details[k], false)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"prev_hash":"`...)
+	b = append(hex.AppendEncode(b, r.PrevHash), '"')
+	return append(b, '}')
+}
+
+// FromCanonical is the inverse of Canonical: the record whose canonical encoding is c, with
+// seq and hash (which the encoding leaves out) set. It checks that hash is the SHA-256 of c,
+// so a damaged encoding is an error, not a different record.
+func FromCanonical(seq uint64, hash Hash, c []byte) (Record, error) {
+	if sum := sha256.Sum256(c); !bytes.Equal(sum[:], hash) {
+		return Record{}, errors.New("audit: canonical record does not match its hash")
+	}
+	var cr canonicalRecord
+	if err := json.Unmarshal(c, &cr); err != nil {
+		return Record{}, fmt.Errorf("audit: canonical record: %w", err)
+	}
+	if cr.V != canonicalVersion {
+		return Record{}, fmt.Errorf("audit: canonical record version %d, want %d", cr.V, canonicalVersion)
+	}
+	r := Record{
+		Seq: seq, Hash: hash, Chain: cr.Chain, Time: time.Unix(0, cr.TimeNS).UTC(), Kind: cr.Kind,
+		Request: cr.Request, Tenant: cr.Tenant, KeyID: cr.KeyID, Region: cr.Region,
+		Provider: cr.Provider, Model: cr.Model, Route: cr.Route, Privacy: cr.Privacy,
+		Safety: cr.Safety, Usage: Usage{PromptTokens: cr.Prompt, CompletionTokens: cr.Complete},
+		LatencyMS: cr.LatencyMS, Status: cr.Status, ErrorCode: cr.ErrorCode, ProduceID: cr.ProduceID,
+		Details: cr.Details,
+	}
+	for _, f := range []struct {
+		dst *Hash
+		hex string
+	}{{&r.PromptMAC, cr.PromptMAC}, {&r.AnswerMAC, cr.AnswerMAC}, {&r.PrevHash, cr.PrevHash}} {
+		if f.hex == "" {
+			continue
+		}
+		h, err := hex.DecodeString(f.hex)
+		if err != nil {
+			return Record{}, fmt.Errorf("audit: canonical record: %w", err)
+		}
+		*f.dst = h
+	}
+	return r, nil
 }
 
 // ComputeHash returns SHA-256 of the record's canonical encoding.

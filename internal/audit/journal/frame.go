@@ -2,10 +2,12 @@ package journal
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
 )
@@ -21,23 +23,77 @@ const maxFrame = 256 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// payload is a frame's JSON: each record as its canonical encoding (what its hash covers,
+// so replay can check it) with the two fields the encoding leaves out.
 type payload struct {
-	Records     []audit.Record     `json:"records,omitempty"`
+	Records     []framedRecord     `json:"records,omitempty"`
 	Checkpoints []audit.Checkpoint `json:"checkpoints,omitempty"`
 }
 
+type framedRecord struct {
+	Seq    uint64          `json:"seq"`
+	Hash   audit.Hash      `json:"hash"`
+	Record json.RawMessage `json:"record"`
+}
+
 func encodeFrame(recs []audit.Record, cps []audit.Checkpoint) ([]byte, error) {
-	body, err := json.Marshal(payload{Records: recs, Checkpoints: cps})
-	if err != nil {
-		return nil, fmt.Errorf("journal: encode batch: %w", err)
+	b := make([]byte, headerSize, headerSize+600*len(recs)+300*len(cps))
+	b = append(b, '{')
+	if len(recs) > 0 {
+		b = append(b, `"records":[`...)
+		for i := range recs {
+			r := &recs[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			c, err := r.Canonical()
+			if err != nil {
+				return nil, fmt.Errorf("journal: encode record: %w", err)
+			}
+			b = append(b, `{"seq":`...)
+			b = strconv.AppendUint(b, r.Seq, 10)
+			b = append(b, `,"hash":"`...)
+			b = hex.AppendEncode(b, r.Hash)
+			b = append(b, `","record":`...)
+			b = append(append(b, c...), '}')
+		}
+		b = append(b, ']')
 	}
+	if len(cps) > 0 {
+		raw, err := json.Marshal(cps)
+		if err != nil {
+			return nil, fmt.Errorf("journal: encode checkpoints: %w", err)
+		}
+		if len(recs) > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(b, `"checkpoints":`...), raw...)
+	}
+	b = append(b, '}')
+	body := b[headerSize:]
 	if len(body) > maxFrame {
 		return nil, fmt.Errorf("journal: batch of %d bytes is larger than a frame may be", len(body))
 	}
-	frame := make([]byte, headerSize, headerSize+len(body))
-	binary.LittleEndian.PutUint32(frame, uint32(len(body)))
-	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(body, castagnoli))
-	return append(frame, body...), nil
+	binary.LittleEndian.PutUint32(b, uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(body, castagnoli))
+	return b, nil
+}
+
+// decodePayload reads a frame's batch back, checking each record against its hash.
+func decodePayload(body []byte) (batch, error) {
+	var p payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return batch{}, err
+	}
+	b := batch{cps: p.Checkpoints}
+	for _, f := range p.Records {
+		r, err := audit.FromCanonical(f.Seq, f.Hash, f.Record)
+		if err != nil {
+			return batch{}, fmt.Errorf("record %d: %w", f.Seq, err)
+		}
+		b.recs = append(b.recs, r)
+	}
+	return b, nil
 }
 
 // errTorn marks data that ends inside a frame, as a crash during a write leaves it.
@@ -71,11 +127,11 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 			}
 			return batches, good, fmt.Errorf("journal: frame at offset %d fails its checksum", good)
 		}
-		var p payload
-		if err := json.Unmarshal(body, &p); err != nil {
+		b, err := decodePayload(body)
+		if err != nil {
 			return batches, good, fmt.Errorf("journal: frame at offset %d: %w", good, err)
 		}
-		batches = append(batches, batch{recs: p.Records, cps: p.Checkpoints})
+		batches = append(batches, b)
 		good += headerSize + n
 	}
 	return batches, good, nil

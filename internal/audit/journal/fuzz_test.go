@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/qiao-gateway/qiao/internal/audit"
 )
@@ -10,7 +11,12 @@ import (
 // FuzzDecodeFrames: replay reads whatever a crash or a disk left; it must never panic, and
 // what it accepts must be what was framed.
 func FuzzDecodeFrames(f *testing.F) {
-	whole, _ := encodeFrame([]audit.Record{{Seq: 1, Chain: "c", Kind: audit.KindRequest, Request: "r"}}, nil)
+	rec := audit.Record{Seq: 1, Chain: "c", Kind: audit.KindRequest, Request: "r", Time: time.Unix(1764000000, 5).UTC()}
+	rec.Hash, _ = rec.ComputeHash()
+	whole, _ := encodeFrame([]audit.Record{rec}, []audit.Checkpoint{{Chain: "c", Seq: 1, Hash: rec.Hash, Time: rec.Time}})
+	if batches, _, err := decodeFrames(whole); err != nil || len(batches) != 1 || len(batches[0].recs) != 1 {
+		f.Fatalf("a whole frame does not decode: %v", err)
+	}
 	f.Add(whole)
 	f.Add(append(append([]byte{}, whole...), whole[:11]...))
 	f.Add([]byte{255, 255, 255, 255, 0, 0, 0, 0})
