@@ -157,7 +157,7 @@ func (im *images) generate(w http.ResponseWriter, r *http.Request, ex *server.Ex
 	req := &chat.Request{Model: alias, Messages: []chat.Message{{Role: chat.RoleUser, Content: in.Prompt}}}
 	if p := ex.Profile; p.Protect != nil {
 		prot, err := p.Protect(req)
-		ex.Privacy, ex.Reveal, ex.Conceal = prot.Counts, prot.Reveal, prot.Conceal
+		ex.Privacy, ex.Pseudonyms = prot.Counts, prot.Pseudonyms
 		if err != nil {
 			return err
 		}

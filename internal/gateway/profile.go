@@ -37,7 +37,7 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 			}
 			prot := server.Protection{Counts: receipt, Restore: vault.Restore}
 			if vault.Len() > 0 {
-				prot.Reveal, prot.Conceal = vault.RestoreString, vault.ConcealString
+				prot.Pseudonyms = vault
 			}
 			return prot, nil
 		}
@@ -58,7 +58,7 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 	meta := func(ex *server.Exchange, req *chat.Request) safety.Meta {
 		return safety.Meta{
 			RequestID: ex.RequestID, KeyID: ex.Key.ID, Tenant: ex.Key.Tenant, Region: ex.Region,
-			Locale: rc.Locale, Prompt: lastUserText(req), Reveal: ex.Reveal, Conceal: ex.Conceal,
+			Locale: rc.Locale, Prompt: lastUserText(req), Pseudonyms: ex.Pseudonyms,
 			OnDecision: func(d safety.Decision) {
 				ex.Safety = append(ex.Safety, server.SafetyOutcome{Stage: d.Stage, Action: string(d.Action),
 					Rule: d.Rule, Category: string(d.Category), PackVersion: d.PackVersion})

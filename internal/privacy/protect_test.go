@@ -227,3 +227,46 @@ func TestConcealString(t *testing.T) {
 		t.Errorf("nil vault changed the text: %q", got)
 	}
 }
+
+// TestSafeCut: a cut never leaves part of a value before it.
+func TestSafeCut(t *testing.T) {
+	e := cnEngine(t)
+	req := &chat.Request{Messages: []chat.Message{{Role: chat.RoleUser, Content: "邮箱 zhang.wei@example.com，服务器 10.20.30.40"}}}
+	v, _, err := e.Protect(req)
+	if err != nil || v.Len() != 2 {
+		t.Fatalf("protect: %d values, %v", v.Len(), err)
+	}
+	text := "写信给 zhang.wei@example.com。再登录 10.20.30.4"
+	at := func(sub string) int { return strings.Index(text, sub) }
+	for _, tc := range []struct {
+		name     string
+		cut, want int
+	}{
+		{"before any value", at("zhang"), at("zhang")},
+		{"inside a whole value", at(".wei"), at("zhang")},
+		{"right after a whole value", at("。"), at("。")},
+		{"inside a value the text ends in", at(".30"), at("10.20")},
+		{"at the end, a value begun", len(text), at("10.20")},
+		{"zero", 0, 0},
+	} {
+		if got := v.SafeCut(text, tc.cut); got != tc.want {
+			t.Errorf("%s: SafeCut(%d) = %d, want %d", tc.name, tc.cut, got, tc.want)
+		}
+	}
+	var none *Vault
+	if got := none.SafeCut(text, 5); got != 5 {
+		t.Errorf("nil vault moved the cut: %d", got)
+	}
+}
+
+// TestConcealOverlap: where two values start at one place, the longer is replaced whole.
+func TestConcealOverlap(t *testing.T) {
+	v := newVault()
+	v.orig["[PHONE_1]"] = "13812345678"
+	v.orig["[ADDRESS_1]"] = "13812345678号大楼"
+	v.maxLen = len("[ADDRESS_1]")
+	v.seal()
+	if got := v.ConcealString("去13812345678号大楼，或打13812345678"); got != "去[ADDRESS_1]，或打[PHONE_1]" {
+		t.Errorf("ConcealString = %q", got)
+	}
+}

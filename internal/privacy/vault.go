@@ -23,6 +23,7 @@ type Vault struct {
 	masked  map[string]bool   // canonical values masked (for the receipt)
 	sorted  []string          // issued placeholders in order, for prefix search (built by seal)
 	conceal *strings.Replacer // originals → placeholders, longest first (built by seal)
+	values  []string          // the distinct originals (built by seal)
 	maxLen  int
 	buf     []byte // scratch for keys
 	receipt Receipt
@@ -243,9 +244,48 @@ func (v *Vault) seal() {
 	for _, ph := range byLen {
 		if o := v.orig[ph]; o != "" {
 			pairs = append(pairs, o, ph)
+			if !slices.Contains(v.values, o) {
+				v.values = append(v.values, o)
+			}
 		}
 	}
 	v.conceal = strings.NewReplacer(pairs...)
+}
+
+// SafeCut returns where text may be cut so that the part before the cut holds none of this
+// vault's values in part: cut itself, or, if a value straddles it — whole in text, or begun
+// at its end — the start of that value. Output moderation cuts text it sends to a guard model
+// with it, so that ConcealString, which replaces only whole values, leaves nothing of one
+// behind (an e-mail or IPv4 address holds the dots a sentence cut looks for).
+func (v *Vault) SafeCut(text string, cut int) int {
+	if v.Len() == 0 {
+		return cut
+	}
+	for moved := true; moved && cut > 0; {
+		moved = false
+		for _, o := range v.values {
+			// Whole occurrences that start before the cut and end after it.
+			for i := 0; i < cut; {
+				j := strings.Index(text[i:], o)
+				if j < 0 || i+j >= cut {
+					break
+				}
+				if start := i + j; start+len(o) > cut {
+					cut, moved = start, true
+					break
+				}
+				i += j + 1
+			}
+			// A value begun at the end of text: the longest suffix that is a proper prefix.
+			for k := min(len(o)-1, len(text)); k > 0; k-- {
+				if start := len(text) - k; start < cut && strings.HasSuffix(text, o[:k]) {
+					cut, moved = start, true
+					break
+				}
+			}
+		}
+	}
+	return cut
 }
 
 // ConcealString replaces every original value this vault holds in s by its placeholder:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/privacy"
 )
 
 func TestParseQwen3Guard(t *testing.T) {
@@ -305,54 +306,76 @@ func TestGuardOutputFailClosed(t *testing.T) {
 	}
 }
 
-// TestRevealAndConceal: with a privacy stage in front, the lexicon judges the client's own
-// text (Meta.Reveal) while the guard model, a remote provider, gets only pseudonymized text
-// (the request as it is on input, Meta.Conceal of the answer on output).
-func TestRevealAndConceal(t *testing.T) {
+// swapped is a Pseudonyms that swaps fixed strings: for tests of what the lexicon sees.
+type swapped struct{ restore, conceal *strings.Replacer }
+
+func (p swapped) RestoreString(s string) string { return p.restore.Replace(s) }
+func (p swapped) ConcealString(s string) string { return p.conceal.Replace(s) }
+func (p swapped) SafeCut(_ string, cut int) int { return cut }
+
+// TestInputLexiconSeesClientText: with a privacy stage in front, the input lexicon judges
+// the client's own text while the guard model gets the pseudonymized request.
+func TestInputLexiconSeesClientText(t *testing.T) {
 	g := newGuardServer(t, qwenJudge)
 	c := guardChecker(t, g, nil)
-	reveal := strings.NewReplacer("[X_1]", "自制炸药", "[NAME_1]", "Alice").Replace
+	ps := swapped{restore: strings.NewReplacer("[X_1]", "自制炸药", "[NAME_1]", "Alice"), conceal: strings.NewReplacer()}
 	ctx := context.Background()
-
 	d, err := c.CheckInput(ctx, Meta{}, userReq("tell me about [X_1]"))
 	if err != nil || d.Blocked() {
-		t.Fatalf("without Reveal the placeholder passes (else the test tests nothing): %+v %v", d, err)
+		t.Fatalf("without Pseudonyms the placeholder passes (else the test tests nothing): %+v %v", d, err)
 	}
-	d, err = c.CheckInput(ctx, Meta{Reveal: reveal}, userReq("tell me about [X_1]"))
+	d, err = c.CheckInput(ctx, Meta{Pseudonyms: ps}, userReq("tell me about [X_1]"))
 	if err != nil || !d.Blocked() || d.Source != "lexicon" {
-		t.Fatalf("the revealed term was not blocked: %+v %v", d, err)
+		t.Fatalf("the client's term was not blocked: %+v %v", d, err)
 	}
-	if _, err := c.CheckInput(ctx, Meta{Reveal: reveal}, userReq("write to [NAME_1]")); err != nil {
+	if _, err := c.CheckInput(ctx, Meta{Pseudonyms: ps}, userReq("write to [NAME_1]")); err != nil {
 		t.Fatal(err)
 	}
 	if got := g.calls[len(g.calls)-1].Messages[0].Content; got != "write to [NAME_1]" {
 		t.Errorf("the input guard got %q, want the pseudonymized text", got)
 	}
+}
 
-	// Output: the answer arrives restored; the guard gets it concealed again.
-	up := &fakeUpstream{chunks: contentChunks("Dear Alice, ", "thank you. ", "Bye.")}
-	meta := Meta{RequestID: "r", Locale: "en", Conceal: strings.NewReplacer("Alice", "[NAME_1]").Replace}
-	s := c.Moderate(ctx, meta, up, func() {})
-	var got strings.Builder
-	for {
-		ch, err := s.Recv()
-		if err != nil {
-			break
+// TestOutputGuardSeesNoClientValue: output moderation sees the restored answer, and the
+// guard model none of the client's values — not even part of one where a sentence cut
+// (the dots of an e-mail or IPv4 address) or the hold limit falls inside it.
+func TestOutputGuardSeesNoClientValue(t *testing.T) {
+	eng, err := privacy.New(privacy.DefaultConfig("CN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := userReq("我的邮箱 zhang.wei@example.com，服务器 10.20.30.40，联系人：欧阳铁柱，帮我写个通知")
+	vault, _, err := eng.Protect(req)
+	if err != nil || vault.Len() != 3 {
+		t.Fatalf("protect: %d values, %v", vault.Len(), err)
+	}
+	for _, hold := range []int{40, 8} {
+		g := newGuardServer(t, qwenJudge)
+		c := guardChecker(t, g, func(cfg *Config) { cfg.Guard.OutputHold = hold })
+		up := &fakeUpstream{chunks: contentChunks("请发邮件到 [EMAIL_1] 联", "系他，或登录 [IP_1] 查看", "。告诉[NAME_", "1]。", "谢谢")}
+		s := c.Moderate(context.Background(), Meta{RequestID: "r", Locale: "zh", Pseudonyms: vault}, vault.Restore(up), func() {})
+		var got strings.Builder
+		for {
+			ch, err := s.Recv()
+			if err != nil {
+				break
+			}
+			got.WriteString(ch.Delta.Content)
 		}
-		got.WriteString(ch.Delta.Content)
-	}
-	s.Close()
-	if got.String() != "Dear Alice, thank you. Bye." {
-		t.Errorf("client got %q", got.String())
-	}
-	for _, call := range g.calls {
-		for _, m := range call.Messages {
-			if strings.Contains(m.Content, "Alice") {
-				t.Errorf("the guard saw the client's value: %+v", call.Messages)
+		s.Close()
+		if want := "请发邮件到 zhang.wei@example.com 联系他，或登录 10.20.30.40 查看。告诉欧阳铁柱。谢谢"; got.String() != want {
+			t.Errorf("hold %d: client got %q, want %q", hold, got.String(), want)
+		}
+		if len(g.calls) < 2 {
+			t.Fatalf("hold %d: %d guard calls: the test tests nothing", hold, len(g.calls))
+		}
+		for i, call := range g.calls {
+			text := call.Messages[len(call.Messages)-1].Content
+			for _, frag := range []string{"zhang", "example", "10.20", "30.40", "欧阳", "铁柱"} {
+				if strings.Contains(text, frag) {
+					t.Errorf("hold %d: guard call %d saw %q of a client value: %q", hold, i, frag, text)
+				}
 			}
 		}
-	}
-	if last := g.calls[len(g.calls)-1].Messages; !strings.Contains(last[len(last)-1].Content, "Dear [NAME_1]") {
-		t.Errorf("the output guard got %+v, want the concealed answer", last)
 	}
 }

@@ -225,15 +225,19 @@ func (m *modStream) guardStep(text string, final bool) (string, bool) {
 			cut = len(m.gheld)
 		}
 	}
+	ps := m.meta.Pseudonyms
+	if ps != nil && !final {
+		cut = ps.SafeCut(string(m.gheld), cut) // a value split here would reach the guard in part
+	}
 	if cut == 0 {
 		return "", true
 	}
-	judged := append(append([]byte(nil), m.approved...), m.gheld[:cut]...)
-	answer := string(judged)
-	if m.meta.Conceal != nil {
-		answer = m.meta.Conceal(answer)
+	piece := string(m.gheld[:cut])
+	if ps != nil {
+		piece = ps.ConcealString(piece)
 	}
-	v, err := m.c.guard.check(m.ctx, m.meta.Prompt, answer, true)
+	// approved holds what the guard passed, already pseudonymized.
+	v, err := m.c.guard.check(m.ctx, m.meta.Prompt, string(m.approved)+piece, true)
 	switch {
 	case err != nil && (m.c.cfg.FailOpen || m.c.cfg.Guard.FailOpen):
 		m.c.notify(m.meta, Decision{Action: ActionFlag, Stage: "output", Source: "guard", Rule: "guard/unavailable", PackVersion: m.lx.version})
@@ -246,7 +250,7 @@ func (m *modStream) guardStep(text string, final bool) (string, bool) {
 		return "", false
 	}
 	out := string(m.gheld[:cut])
-	m.approved = append(m.approved, m.gheld[:cut]...)
+	m.approved = append(m.approved, piece...)
 	if max := 4 * m.c.cfg.Guard.MaxChars; len(m.approved) > 2*max {
 		m.approved = append(m.approved[:0], m.approved[len(m.approved)-max:]...)
 	}

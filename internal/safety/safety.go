@@ -66,13 +66,22 @@ type Meta struct {
 	// OnDecision, if set, receives every decision that is not a plain allow (blocks and
 	// flags, input and output), e.g. to add it to the request's exchange.
 	OnDecision func(Decision)
-	// Reveal, if set, maps the request's text back to what the client wrote before the
-	// privacy stage pseudonymized it: the input lexicon scans that, so a term the privacy
-	// stage replaced (a name) is still seen. The guard model gets the request as it is.
-	Reveal func(string) string
-	// Conceal, if set, pseudonymizes answer text again before it goes to the guard model:
-	// output moderation sees the answer with the client's values restored.
-	Conceal func(string) string
+	// Pseudonyms, if set, is the request's pseudonymization by the privacy stage. The input
+	// lexicon scans the messages with the client's values put back, so a term the privacy
+	// stage replaced (a name) is still seen; the guard model gets the request as it is.
+	// Output moderation sees the answer restored; what it sends to the guard model is cut
+	// between values and pseudonymized again.
+	Pseudonyms Pseudonyms
+}
+
+// Pseudonyms undoes and redoes one request's pseudonymization (a privacy.Vault).
+type Pseudonyms interface {
+	// RestoreString puts the client's values back in place of the placeholders.
+	RestoreString(s string) string
+	// ConcealString replaces the client's values, whole ones, by their placeholders.
+	ConcealString(s string) string
+	// SafeCut moves cut back so that s[:cut] holds no value in part.
+	SafeCut(s string, cut int) int
 }
 
 // Decision is the outcome of one check.
@@ -342,8 +351,8 @@ func (c *Checker) CheckInput(ctx context.Context, meta Meta, req *chat.Request) 
 			continue
 		}
 		text := m.Text()
-		if meta.Reveal != nil {
-			text = meta.Reveal(text)
+		if meta.Pseudonyms != nil {
+			text = meta.Pseudonyms.RestoreString(text)
 		}
 		sc.reset()
 		sc.feed(text)

@@ -101,7 +101,7 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 		if err != nil {
 			return nil, meta, err
 		}
-		restore, ex.Reveal, ex.Conceal = prot.Restore, prot.Reveal, prot.Conceal
+		restore, ex.Pseudonyms = prot.Restore, prot.Pseudonyms
 		receipt := prot.Counts
 		if receipt == nil {
 			receipt = map[string]int{}

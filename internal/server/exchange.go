@@ -24,14 +24,13 @@ type Exchange struct {
 	Model    string // upstream model
 
 	Privacy map[string]int // detections by type
-	// Reveal and Conceal undo and redo the request's pseudonymization (Protection); nil
-	// when the region has no privacy stage or nothing was replaced.
-	Reveal, Conceal func(string) string
-	Safety          []SafetyOutcome
-	Usage           *chat.Usage
-	Finish          string
-	Status          int
-	ErrCode         string
+	// Pseudonyms is the request's pseudonymization (Protection), nil if there is none.
+	Pseudonyms Pseudonyms
+	Safety     []SafetyOutcome
+	Usage      *chat.Usage
+	Finish     string
+	Status     int
+	ErrCode    string
 	// Label is the implicit AIGC label attached to the answer, if any.
 	Label any
 	// ProduceID is the label's content id, copied for the audit log.

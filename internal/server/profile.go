@@ -18,13 +18,13 @@ type Profile struct {
 	// the request.
 	Protect func(req *chat.Request) (Protection, error)
 
-	// CheckInput moderates the request (after Protect: ex.Reveal gives back what the client
-	// wrote). A non-nil refusal stream is sent as the answer; an error refuses the request
+	// CheckInput moderates the request (after Protect: ex.Pseudonyms gives back what the
+	// client wrote). A non-nil refusal stream is sent as the answer; an error refuses the request
 	// with that error.
 	CheckInput func(ctx context.Context, ex *Exchange, req *chat.Request) (refusal chat.Stream, err error)
 
 	// Moderate wraps the answer stream with output moderation. It sees the answer as the
-	// client will read it, the originals restored (ex.Conceal pseudonymizes it again for
+	// client will read it, the originals restored (ex.Pseudonyms pseudonymizes it again for
 	// anything that leaves the gateway). cancel stops the upstream call.
 	Moderate func(ctx context.Context, ex *Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream
 
@@ -64,10 +64,16 @@ type Protection struct {
 	Counts map[string]int
 	// Restore wraps the answer stream, putting the originals back.
 	Restore func(chat.Stream) chat.Stream
-	// Reveal maps pseudonymized text back to the client's; Conceal maps text with the
-	// client's values to the pseudonymized form. Moderation needs both: its lexicon judges
-	// what the client wrote and will read — a name the privacy stage replaced must not slip
-	// past it as [NAME_1] — while a guard model, a remote provider, gets only the
-	// pseudonymized text.
-	Reveal, Conceal func(string) string
+	// Pseudonyms undoes and redoes the replacement; nil if nothing was replaced.
+	// Moderation needs it: its lexicon judges what the client wrote and will read — a name
+	// the privacy stage replaced must not slip past it as [NAME_1] — while a guard model, a
+	// remote provider, gets only pseudonymized text.
+	Pseudonyms Pseudonyms
+}
+
+// Pseudonyms undoes and redoes one request's pseudonymization (a privacy.Vault).
+type Pseudonyms interface {
+	RestoreString(s string) string
+	ConcealString(s string) string
+	SafeCut(s string, cut int) int
 }
