@@ -239,7 +239,7 @@ func TestSafeCut(t *testing.T) {
 	text := "写信给 zhang.wei@example.com。再登录 10.20.30.4"
 	at := func(sub string) int { return strings.Index(text, sub) }
 	for _, tc := range []struct {
-		name     string
+		name      string
 		cut, want int
 	}{
 		{"before any value", at("zhang"), at("zhang")},
