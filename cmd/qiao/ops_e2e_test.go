@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,22 +57,21 @@ func TestE2EModelsMetricsReady(t *testing.T) {
 	if s.Err() != nil {
 		t.Fatal(s.Err())
 	}
-	// The server counts a request after its last byte has gone out: poll briefly.
-	var body string
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if body = get(t, e.base+"/metrics", 200); strings.Contains(body, `status="200"} 2`) {
-			break
-		}
-	}
-	for _, want := range []string{
+	// The server counts a request after its last byte has gone out, one metric after the
+	// other: poll briefly until all are there.
+	wants := []string{
 		`qiao_requests_total{endpoint="chat",model="qwen-plus",provider="qwen-a",region="CN",status="200"} 2`,
 		`qiao_time_to_first_token_seconds_count{model="qwen-plus",provider="qwen-a",region="CN"} 1`,
 		`qiao_upstream_duration_seconds_count{model="qwen-plus",outcome="ok",provider="qwen-a",region="CN"} 2`,
 		`qiao_tokens_total{kind="prompt",model="qwen-plus",provider="qwen-a",region="CN"}`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %s", want)
-		}
+	}
+	missing := wants
+	for deadline := time.Now().Add(3 * time.Second); len(missing) > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		body := get(t, e.base+"/metrics", 200)
+		missing = slices.DeleteFunc(slices.Clone(wants), func(w string) bool { return strings.Contains(body, w) })
+	}
+	for _, m := range missing {
+		t.Errorf("metrics lack %s", m)
 	}
 	if got := get(t, e.base+"/readyz", 200); got != "ready\n" {
 		t.Errorf("readyz %q", got)
