@@ -14,10 +14,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -141,6 +144,28 @@ func ContentMAC(key []byte, text string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(text))
 	return m.Sum(nil)
+}
+
+// MACer computes ContentMAC under one key. It keeps keyed HMAC states for reuse, so a MAC
+// costs the hashing of the text, not the set-up of a new HMAC. It is safe for concurrent use.
+type MACer struct{ pool sync.Pool }
+
+// NewMACer returns a MACer for key.
+func NewMACer(key []byte) *MACer {
+	key = bytes.Clone(key)
+	m := &MACer{}
+	m.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return m
+}
+
+// MAC returns ContentMAC(key, text).
+func (m *MACer) MAC(text string) []byte {
+	h := m.pool.Get().(hash.Hash)
+	h.Reset()
+	io.WriteString(h, text)
+	sum := h.Sum(make([]byte, 0, HashSize))
+	m.pool.Put(h)
+	return sum
 }
 
 // canonicalRecord fixes the field order and representation that is hashed. Changing it

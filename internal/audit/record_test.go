@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +183,22 @@ func TestValidateAndClean(t *testing.T) {
 	if r.Model != "qwen\uFFFD-plus" || r.Details["k\uFFFD"] != "v" {
 		t.Errorf("clean: model %q details %q", r.Model, r.Details)
 	}
+}
+
+func TestMACer(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	m := NewMACer(key)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				text := strings.Repeat("内容", g*50+i)
+				if got, want := m.MAC(text), ContentMAC(key, text); !bytes.Equal(got, want) {
+					t.Errorf("MAC(%d runes) = %x, want %x", len([]rune(text)), got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

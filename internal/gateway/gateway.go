@@ -229,7 +229,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{w: g.Audit, hmacKey: keys.HMAC, policies: policies, log: opts.Logger}
+	rec := &recorder{w: g.Audit, mac: audit.NewMACer(keys.HMAC), policies: policies, log: opts.Logger}
 	g.Server = server.New(server.Options{
 		Router:       g.Router,
 		Keys:         st,

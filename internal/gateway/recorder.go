@@ -13,7 +13,7 @@ import (
 // as keyed hashes.
 type recorder struct {
 	w        *audit.Writer
-	hmacKey  []byte
+	mac      *audit.MACer
 	policies map[string]config.AuditPolicy
 	log      *slog.Logger
 }
@@ -47,10 +47,10 @@ func (r *recorder) record(ctx context.Context, ex *server.Exchange) error {
 		rec.Usage = audit.Usage{PromptTokens: int64(ex.Usage.PromptTokens), CompletionTokens: int64(ex.Usage.CompletionTokens)}
 	}
 	if ex.PromptText != "" {
-		rec.PromptMAC = audit.ContentMAC(r.hmacKey, ex.PromptText)
+		rec.PromptMAC = r.mac.MAC(ex.PromptText)
 	}
 	if ex.AnswerText != "" {
-		rec.AnswerMAC = audit.ContentMAC(r.hmacKey, ex.AnswerText)
+		rec.AnswerMAC = r.mac.MAC(ex.AnswerText)
 	}
 	err := r.w.Append(ctx, rec)
 	if err != nil && r.policies[ex.Region].OnFailure == audit.OnFailureServe {

@@ -46,7 +46,7 @@ func TestRecorderFailurePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	r := &recorder{w: w, hmacKey: []byte("0123456789abcdef"), log: discardLogger(),
+	r := &recorder{w: w, mac: audit.NewMACer([]byte("0123456789abcdef")), log: discardLogger(),
 		policies: map[string]config.AuditPolicy{"CN": {OnFailure: "refuse"}, "US": {OnFailure: "serve"}}}
 	for region, wantErr := range map[string]bool{"CN": true, "US": false} {
 		err := r.record(context.Background(), &server.Exchange{RequestID: "req_1", Region: region, Start: time.Now(), Status: 200})
