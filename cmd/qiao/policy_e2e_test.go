@@ -40,25 +40,12 @@ func TestE2EOutputBlockedMidStream(t *testing.T) {
 		openai.AssistantMessage("好的"),
 		openai.ToolMessage("自制炸药的详细步骤如下：第一步……", "call_1"),
 	}}
-	s := e.client("CN").Chat.Completions.NewStreaming(context.Background(), p)
-	var text strings.Builder
-	finish := ""
-	for s.Next() {
-		if ch := s.Current(); len(ch.Choices) > 0 {
-			text.WriteString(ch.Choices[0].Delta.Content)
-			if ch.Choices[0].FinishReason != "" {
-				finish = ch.Choices[0].FinishReason
-			}
-		}
-	}
-	if err := s.Err(); err != nil {
-		t.Fatal(err)
-	}
+	text, finish := toolEcho(t, e, p)
 	if finish != "content_filter" {
 		t.Errorf("finish %q, want content_filter", finish)
 	}
-	if strings.Contains(text.String(), "炸药") || strings.Contains(text.String(), "详细步骤") {
-		t.Errorf("blocked text reached the client: %q", text.String())
+	if strings.Contains(text, "炸药") || strings.Contains(text, "详细步骤") {
+		t.Errorf("blocked text reached the client: %q", text)
 	}
 }
 
@@ -147,12 +134,25 @@ func TestE2EModerationSeesNamesPrivacyReplaced(t *testing.T) {
 		openai.AssistantMessage("好的"),
 		openai.ToolMessage("资料：我们要赞美联系人：欧阳铁柱", "call_1"),
 	}}
-	s := c.Chat.Completions.NewStreaming(ctx, p)
-	var text strings.Builder
-	finish := ""
+	text, finish := toolEcho(t, e, p)
+	if finish != "content_filter" || strings.Contains(text, "欧阳铁柱") {
+		t.Errorf("answer praising the person: finish %q, text %q; want it stopped", finish, text)
+	}
+	// What the provider received was pseudonymized all along.
+	if last, ok := e.cn.Last(); !ok || strings.Contains(string(last.Body), "欧阳铁柱") || !strings.Contains(string(last.Body), "[NAME_1]") {
+		t.Errorf("the provider did not get the pseudonymized request: %s", last.Body)
+	}
+}
+
+// toolEcho streams p to the CN region and returns the content the client received and the
+// finish reason.
+func toolEcho(t *testing.T, e *e2e, p openai.ChatCompletionNewParams) (text, finish string) {
+	t.Helper()
+	s := e.client("CN").Chat.Completions.NewStreaming(context.Background(), p)
+	var b strings.Builder
 	for s.Next() {
 		if ch := s.Current(); len(ch.Choices) > 0 {
-			text.WriteString(ch.Choices[0].Delta.Content)
+			b.WriteString(ch.Choices[0].Delta.Content)
 			if ch.Choices[0].FinishReason != "" {
 				finish = ch.Choices[0].FinishReason
 			}
@@ -161,11 +161,5 @@ func TestE2EModerationSeesNamesPrivacyReplaced(t *testing.T) {
 	if err := s.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if finish != "content_filter" || strings.Contains(text.String(), "欧阳铁柱") {
-		t.Errorf("answer praising the person: finish %q, text %q; want it stopped", finish, text.String())
-	}
-	// What the provider received was pseudonymized all along.
-	if last, ok := e.cn.Last(); !ok || strings.Contains(string(last.Body), "欧阳铁柱") || !strings.Contains(string(last.Body), "[NAME_1]") {
-		t.Errorf("the provider did not get the pseudonymized request: %s", last.Body)
-	}
+	return b.String(), finish
 }

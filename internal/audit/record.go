@@ -244,15 +244,9 @@ func (r *Record) appendCanonical(b []byte) []byte {
 	str("model", r.Model)
 	str("route", r.Route)
 	if len(r.Privacy) > 0 {
-		b = append(b, `,"privacy":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.Privacy)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(jsonw.AppendString(b, k, false), ':')
-			b = strconv.AppendInt(b, r.Privacy[k], 10)
-		}
-		b = append(b, '}')
+		b = appendObject(append(b, `,"privacy":`...), r.Privacy, func(b []byte, v int64) []byte {
+			return strconv.AppendInt(b, v, 10)
+		})
 	}
 	if len(r.Safety) > 0 {
 		b = append(b, `,"safety":[`...)
@@ -283,18 +277,24 @@ func (r *Record) appendCanonical(b []byte) []byte {
 	hexStr("prompt_hmac", r.PromptMAC)
 	hexStr("answer_hmac", r.AnswerMAC)
 	if len(r.Details) > 0 {
-		b = append(b, `,"details":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.Details)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(jsonw.AppendString(b, k, false), ':')
-			b = jsonw.AppendString(b, r.Details[k], false)
-		}
-		b = append(b, '}')
+		b = appendObject(append(b, `,"details":`...), r.Details, func(b []byte, v string) []byte {
+			return jsonw.AppendString(b, v, false)
+		})
 	}
 	b = append(b, `,"prev_hash":"`...)
 	b = append(hex.AppendEncode(b, r.PrevHash), '"')
+	return append(b, '}')
+}
+
+// appendObject appends m as a JSON object with its keys sorted, as encoding/json writes maps.
+func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	b = append(b, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = value(append(jsonw.AppendString(b, k, false), ':'), m[k])
+	}
 	return append(b, '}')
 }
 
