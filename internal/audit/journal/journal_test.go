@@ -362,7 +362,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestSegmentsRotateAndGo: with tiny segments every append starts a new file, and files
+// TestSegmentsRotateAndGo: with tiny segments every append after the first starts a new file,
+// and files
 // are deleted as the store takes their records.
 func TestSegmentsRotateAndGo(t *testing.T) {
 	db := openDB(t)
@@ -377,7 +378,7 @@ func TestSegmentsRotateAndGo(t *testing.T) {
 	if err := j.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// The current (empty) segment and at most the last written one remain.
+	// The segment written last remains, and at most the one before it.
 	if s := segments(t, dir); len(s) > 2 {
 		t.Errorf("%d segments remain after the store took everything, want ≤ 2", len(s))
 	}

@@ -108,39 +108,28 @@ func TestReplayAlreadyStored(t *testing.T) {
 	}
 }
 
+// TestReplayTornTail: what a crash can leave at the end of the newest segment is cut off,
+// and every whole frame before it is replayed: a write cut short (a header announcing 100
+// bytes and 20 of them), or zeros where a power cut left the file extended over an unsynced
+// write.
 func TestReplayTornTail(t *testing.T) {
-	db := openDB(t)
-	dir := crashed(t, db, 5)
-	segs := segments(t, dir)
-	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A header announcing 100 bytes, and only 20 of them: a write cut short by the crash.
-	f.Write([]byte{100, 0, 0, 0, 1, 2, 3, 4})
-	f.Write([]byte(`{"records":[{"seq":6`))
-	f.Close()
-	open(t, db, journal.Options{Dir: dir})
-	if got := stored(t, db); len(got) != 5 {
-		t.Fatalf("%d records after a torn tail, want the 5 whole ones", len(got))
-	}
-}
-
-// TestReplayZeroTail: a power cut can leave the file extended over an unsynced write, with
-// zeros where the frame was: that is a torn tail too.
-func TestReplayZeroTail(t *testing.T) {
-	db := openDB(t)
-	dir := crashed(t, db, 4)
-	segs := segments(t, dir)
-	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(make([]byte, 700))
-	f.Close()
-	open(t, db, journal.Options{Dir: dir})
-	if got := stored(t, db); len(got) != 4 {
-		t.Fatalf("%d records after a zero tail, want 4", len(got))
+	for name, tail := range map[string][]byte{
+		"cut short": append([]byte{100, 0, 0, 0, 1, 2, 3, 4}, `{"records":[{"seq":6`...),
+		"zeros":     make([]byte, 700),
+	} {
+		db := openDB(t)
+		dir := crashed(t, db, 5)
+		segs := segments(t, dir)
+		f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(tail)
+		f.Close()
+		open(t, db, journal.Options{Dir: dir})
+		if got := stored(t, db); len(got) != 5 {
+			t.Errorf("%s: %d records after a torn tail, want the 5 whole ones", name, len(got))
+		}
 	}
 }
 
