@@ -362,9 +362,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestSegmentsRotateAndGo: with tiny segments every append after the first starts a new file,
-// and files
-// are deleted as the store takes their records.
+// TestSegmentsRotateAndGo: with tiny segments every append after the first starts a new
+// file, and files are deleted as the store takes their records.
 func TestSegmentsRotateAndGo(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
