@@ -101,9 +101,12 @@ func (c *auditCmd) run(ctx context.Context, m *Main) error {
 		} else {
 			fmt.Fprint(m.Stdout, rep.String())
 		}
-		if left, _ := journal.Leftover(gateway.JournalDir(cfg.Audit.DataDir, cfg.Audit.Replica)); left {
-			fmt.Fprintf(m.Stderr, "note: the audit journal in %s holds records a server acknowledged that may not be in the database yet; `qiao serve` stores them when it starts\n",
-				filepath.Join(cfg.Audit.DataDir, "journal"))
+		dir := filepath.Join(cfg.Audit.DataDir, "journal")
+		switch left, err := journal.Leftover(gateway.JournalDir(cfg.Audit.DataDir, cfg.Audit.Replica)); {
+		case err != nil:
+			fmt.Fprintf(m.Stderr, "note: could not look into the audit journal in %s: %v\n", dir, err)
+		case left:
+			fmt.Fprintf(m.Stderr, "note: the audit journal in %s holds records a server acknowledged that may not be in the database yet; `qiao serve` stores them when it starts\n", dir)
 		}
 		if !rep.OK() {
 			return errSilent

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"time"
+	"unicode/utf8"
 )
 
 // Failure policies: what the server does when a record cannot be stored.
@@ -151,8 +152,8 @@ func (c Config) Validate(minRetention time.Duration) error {
 	if c.Store == StoreSQLite && c.DataDir == "" {
 		errs = append(errs, errors.New("audit.data_dir: required for the sqlite store"))
 	}
-	if c.Replica == "" || len(c.Replica) > 128 {
-		errs = append(errs, errors.New("audit.replica: want 1 to 128 characters"))
+	if c.Replica == "" || len(c.Replica) > 128 || !utf8.ValidString(c.Replica) {
+		errs = append(errs, errors.New("audit.replica: want 1 to 128 characters of UTF-8"))
 	}
 	if c.CheckpointEvery < 1 {
 		errs = append(errs, fmt.Errorf("audit.checkpoint_every %d: want at least 1", c.CheckpointEvery))

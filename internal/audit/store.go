@@ -55,6 +55,9 @@ var ErrChainInUse = errors.New("audit: the chain is in use by another writer (re
 // a database transaction (journal.Journal, unless it syncs every append). The writer then
 // commits each record on the appending goroutine: group commit, which hands records to one
 // goroutine and back, pays only where a commit is expensive.
+//
+// A CheapAppender promises that an AppendBatch that fails because its context ended stored
+// nothing: the writer then treats it as the appender giving up, not as the store failing.
 type CheapAppender interface {
 	CheapAppends() bool
 }

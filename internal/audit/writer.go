@@ -176,8 +176,7 @@ func (w *Writer) Append(ctx context.Context, rec Record) error {
 		case <-ctx.Done():
 			return Unavailable(fmt.Errorf("audit: append: %w", ctx.Err()))
 		}
-		w.commit(ctx, []appendReq{req})
-		<-w.turn
+		w.withTurn(func() { w.commit(ctx, []appendReq{req}) })
 		if err := <-req.done; err != nil {
 			return Unavailable(err)
 		}
@@ -279,12 +278,10 @@ func (w *Writer) loop() {
 			batch = append(batch[:0], r)
 			batch = w.drain(batch)
 			w.turn <- struct{}{}
-			w.commit(context.Background(), batch)
-			<-w.turn
+			w.withTurn(func() { w.commit(context.Background(), batch) })
 		case <-tick.C:
 			w.turn <- struct{}{}
-			w.idle()
-			<-w.turn
+			w.withTurn(w.idle)
 		case <-w.stop:
 			// Close waited for every append: nothing else takes a turn any more.
 			for {
@@ -370,19 +367,34 @@ func (w *Writer) checkpointOnly() error {
 }
 
 // commit chains, stores and acknowledges one batch; ctx bounds the store call.
+// withTurn runs f, which the caller took the turn for, and gives the turn back even if f
+// panics (a store that panics inside a server's recovered handler must not leave every
+// later append waiting for a turn that never comes).
+func (w *Writer) withTurn(f func()) {
+	defer func() { <-w.turn }()
+	f()
+}
+
 func (w *Writer) commit(ctx context.Context, batch []appendReq) {
 	err := w.sync(ctx)
 	if err == nil {
 		err = w.commitChained(ctx, batch)
 	}
-	if err != nil {
+	switch {
+	case err != nil && w.direct && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// The appender gave up waiting (its context ended while the store was busy, e.g.
+		// a full journal backlog): its record was not stored, which a cheap store
+		// guarantees (CheapAppender), and the store is not failing. Nothing to resync, no
+		// failure to report on /readyz.
+	case err != nil:
 		w.resync = true
 		w.failures.Add(1)
-	} else {
+		w.setErr(err)
+	default:
 		w.records.Add(uint64(len(batch)))
 		w.batches.Add(1)
+		w.setErr(nil)
 	}
-	w.setErr(err)
 	for _, r := range batch {
 		r.done <- err
 	}
