@@ -72,8 +72,8 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 		}
 		return d.Stream(), nil
 	}
-	p.Moderate = func(ctx context.Context, ex *server.Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream {
-		return chk.Moderate(ctx, meta(ex, nil), s, cancel)
+	p.Moderate = func(ctx context.Context, ex *server.Exchange, req *chat.Request, s chat.Stream, cancel context.CancelFunc) chat.Stream {
+		return chk.Moderate(ctx, meta(ex, req), s, cancel)
 	}
 	p.Standing = func(keyID string) string { return string(chk.Standing(keyID)) }
 

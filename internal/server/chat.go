@@ -136,7 +136,7 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 			stream = restore(stream)
 		}
 		if p.Moderate != nil {
-			stream = p.Moderate(uctx, ex, stream, cancel)
+			stream = p.Moderate(uctx, ex, req, stream, cancel)
 		} else {
 			stream = &upstreamBlock{Stream: stream, ex: ex, text: p.ContentFilterText}
 		}

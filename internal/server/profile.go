@@ -26,7 +26,9 @@ type Profile struct {
 	// Moderate wraps the answer stream with output moderation. It sees the answer as the
 	// client will read it, the originals restored (ex.Pseudonyms pseudonymizes it again for
 	// anything that leaves the gateway). cancel stops the upstream call.
-	Moderate func(ctx context.Context, ex *Exchange, s chat.Stream, cancel context.CancelFunc) chat.Stream
+	// req is the request as it went upstream (pseudonymized): a guard model judges the answer
+	// as a reply to it.
+	Moderate func(ctx context.Context, ex *Exchange, req *chat.Request, s chat.Stream, cancel context.CancelFunc) chat.Stream
 
 	// ContentFilterText is said when the upstream blocks an answer and no Moderate stage
 	// is configured to say it better.
