@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -22,8 +23,10 @@ type Vault struct {
 	taken   map[string]bool   // placeholder-shaped strings already in the prompt
 	masked  map[string]bool   // canonical values masked (for the receipt)
 	sorted  []string          // issued placeholders in order, for prefix search (built by seal)
-	conceal *strings.Replacer // originals → placeholders, longest first (built by seal)
-	values  []string          // the distinct originals (built by seal)
+	// Built on first use by the guard-model path (most requests never need them):
+	inverse sync.Once
+	conceal *strings.Replacer // originals → placeholders, longest first
+	values  []string          // the distinct originals
 	maxLen  int
 	buf     []byte // scratch for keys
 	receipt Receipt
@@ -228,14 +231,18 @@ func (v *Vault) isPrefix(p string) bool {
 	return i < len(v.sorted) && len(v.sorted[i]) > len(p) && strings.HasPrefix(v.sorted[i], p)
 }
 
-// seal builds the prefix index and the concealer once Protect has issued every
-// placeholder; from then on the vault is read-only and safe to share between goroutines.
+// seal builds the prefix index once Protect has issued every placeholder; from then on the
+// vault is read-only and safe to share between goroutines.
 func (v *Vault) seal() {
 	v.sorted = make([]string, 0, len(v.orig))
 	for ph := range v.orig {
 		v.sorted = append(v.sorted, ph)
 	}
 	sort.Strings(v.sorted)
+}
+
+// buildInverse builds the concealer and the list of originals, once.
+func (v *Vault) buildInverse() {
 	// Longest original first: where two start at one position (a phone number inside an
 	// address), the Replacer takes the first pair given.
 	byLen := slices.Clone(v.sorted)
@@ -261,6 +268,7 @@ func (v *Vault) SafeCut(text string, cut int) int {
 	if v.Len() == 0 {
 		return cut
 	}
+	v.inverse.Do(v.buildInverse)
 	for moved := true; moved && cut > 0; {
 		moved = false
 		for _, o := range v.values {
@@ -292,9 +300,10 @@ func (v *Vault) SafeCut(text string, cut int) int {
 // the inverse of RestoreString, for text that must leave in pseudonymized form (a restored
 // answer sent to a guard model).
 func (v *Vault) ConcealString(s string) string {
-	if v.Len() == 0 || v.conceal == nil {
+	if v.Len() == 0 {
 		return s
 	}
+	v.inverse.Do(v.buildInverse)
 	return v.conceal.Replace(s)
 }
 
