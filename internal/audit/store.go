@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -46,6 +48,13 @@ var ErrClosed = errors.New("audit: writer closed")
 // fail on every other batch; release is called by Close.
 type ChainLocker interface {
 	LockChain(ctx context.Context, chain string) (release func(), err error)
+}
+
+// ChainFileName names chain in file names (lock files, journal directories): a replica name
+// may hold any character, so it is the hex of the first 8 bytes of its SHA-256.
+func ChainFileName(chain string) string {
+	sum := sha256.Sum256([]byte(chain))
+	return hex.EncodeToString(sum[:8])
 }
 
 // ErrChainInUse is returned by NewWriter when another process holds the chain.

@@ -366,7 +366,6 @@ func (w *Writer) checkpointOnly() error {
 	return nil
 }
 
-// commit chains, stores and acknowledges one batch; ctx bounds the store call.
 // withTurn runs f, which the caller took the turn for, and gives the turn back even if f
 // panics (a store that panics inside a server's recovered handler must not leave every
 // later append waiting for a turn that never comes).
@@ -375,6 +374,7 @@ func (w *Writer) withTurn(f func()) {
 	f()
 }
 
+// commit chains, stores and acknowledges one batch; ctx bounds the store call.
 func (w *Writer) commit(ctx context.Context, batch []appendReq) {
 	err := w.sync(ctx)
 	if err == nil {

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -20,10 +18,9 @@ func OpenStore(ctx context.Context, cfg *config.File, getenv func(string) string
 }
 
 // JournalDir is where the audit journal of chain (the replica name) lives under dataDir:
-// one directory per chain, named by a hash because a replica name may hold any character.
+// one directory per chain.
 func JournalDir(dataDir, chain string) string {
-	sum := sha256.Sum256([]byte(chain))
-	return filepath.Join(dataDir, "journal", "chain-"+hex.EncodeToString(sum[:8]))
+	return filepath.Join(dataDir, "journal", "chain-"+audit.ChainFileName(chain))
 }
 
 // openJournal opens the audit journal in front of st, replaying what a previous run left.

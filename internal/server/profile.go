@@ -19,15 +19,15 @@ type Profile struct {
 	Protect func(req *chat.Request) (Protection, error)
 
 	// CheckInput moderates the request (after Protect: ex.Pseudonyms gives back what the
-	// client wrote). A non-nil refusal stream is sent as the answer; an error refuses the request
-	// with that error.
+	// client wrote). A non-nil refusal stream is sent as the answer; an error refuses the
+	// request with that error.
 	CheckInput func(ctx context.Context, ex *Exchange, req *chat.Request) (refusal chat.Stream, err error)
 
 	// Moderate wraps the answer stream with output moderation. It sees the answer as the
 	// client will read it, the originals restored (ex.Pseudonyms pseudonymizes it again for
-	// anything that leaves the gateway). cancel stops the upstream call.
-	// req is the request as it went upstream (pseudonymized): a guard model judges the answer
-	// as a reply to it.
+	// anything that leaves the gateway). req is the request as it went upstream
+	// (pseudonymized): a guard model judges the answer as a reply to it. cancel stops the
+	// upstream call.
 	Moderate func(ctx context.Context, ex *Exchange, req *chat.Request, s chat.Stream, cancel context.CancelFunc) chat.Stream
 
 	// ContentFilterText is said when the upstream blocks an answer and no Moderate stage

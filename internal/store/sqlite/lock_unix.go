@@ -4,8 +4,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +18,7 @@ var _ audit.ChainLocker = (*DB)(nil)
 // that two processes on one data directory never append to one chain. The kernel drops the
 // lock when the process dies, so a restart after kill -9 is not blocked.
 func (s *DB) LockChain(_ context.Context, chain string) (func(), error) {
-	sum := sha256.Sum256([]byte(chain))
-	path := s.path + ".chain-" + hex.EncodeToString(sum[:8]) + ".lock"
+	path := s.path + ".chain-" + audit.ChainFileName(chain) + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: lock chain: %w", err)
