@@ -140,29 +140,45 @@ func (p *scanner) stringOrNull() (string, bool) {
 	if p.peek() == 'n' {
 		return "", p.literal("null")
 	}
-	if !p.byte('"') {
+	var out []byte // only when there are escapes
+	raw, ok := p.str(func(seg []byte, r byte) { out = append(append(out, seg...), r) })
+	if !ok {
 		return "", false
 	}
+	if out != nil {
+		return string(append(out, raw...)), true
+	}
+	return string(raw), true
+}
+
+// skipString skips a string that stringOrNull would accept, without building it: most of a
+// chunk's members (id, object, model, system_fingerprint) are skipped on every event.
+func (p *scanner) skipString() bool {
+	_, ok := p.str(func([]byte, byte) {})
+	return ok
+}
+
+// str reads a string's bytes after optional whitespace. Each escape is reported to unescape
+// with the bytes before it (since the previous escape) and the byte it stands for; raw is
+// what follows the last escape. Every segment is valid UTF-8 when ok: an escape is never
+// part of a multi-byte sequence, so checking the segments checks the string.
+func (p *scanner) str(unescape func(seg []byte, r byte)) (raw []byte, ok bool) {
+	if !p.byte('"') {
+		return nil, false
+	}
 	start := p.i
-	var out []byte // only when there are escapes
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
 			s := p.b[start:p.i]
 			p.i++
-			if out != nil {
-				s = append(out, s...)
-			}
-			if !utf8.Valid(s) {
-				return "", false
-			}
-			return string(s), true
+			return s, utf8.Valid(s)
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c == '\\':
 			if p.i+1 >= len(p.b) {
-				return "", false
+				return nil, false
 			}
 			var r byte
 			switch p.b[p.i+1] {
@@ -179,16 +195,20 @@ func (p *scanner) stringOrNull() (string, bool) {
 			case 'f':
 				r = '\f'
 			default:
-				return "", false
+				return nil, false
 			}
-			out = append(append(out, p.b[start:p.i]...), r)
+			seg := p.b[start:p.i]
+			if !utf8.Valid(seg) {
+				return nil, false
+			}
+			unescape(seg, r)
 			p.i += 2
 			start = p.i
 		default:
 			p.i++
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // choices reads an array of at most one choice.
@@ -286,8 +306,7 @@ func (p *scanner) skipValue(depth int) bool {
 	}
 	switch p.peek() {
 	case '"':
-		_, ok := p.stringOrNull()
-		return ok
+		return p.skipString()
 	case '{':
 		p.i++
 		done, ok := p.objectStart()

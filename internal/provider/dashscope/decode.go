@@ -76,6 +76,7 @@ type decoder struct {
 	// fragment repeating them (DashScope does in some versions) does not double them when
 	// fragments are concatenated.
 	calls map[int]*seenCall
+	one   [1]chat.Chunk // the array Event returns its chunk in, reused from call to call
 }
 
 type seenCall struct{ id, name string }
@@ -157,7 +158,8 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 	}
 	// The event with the finish reason is the last of a native stream: the answer is
 	// complete, and the end of the body is drained off the request's path (connection reuse).
-	return []chat.Chunk{c}, d.finished, nil
+	d.one[0] = c
+	return d.one[:], d.finished, nil
 }
 
 func (d *decoder) toolCall(pos int, tc wireToolCall) chat.ToolCallDelta {

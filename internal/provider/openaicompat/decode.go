@@ -18,6 +18,7 @@ type decoder struct {
 	held     *chat.Chunk
 	finished bool
 	usage    *chat.Usage
+	one      [1]chat.Chunk // the array Event returns a single chunk in
 }
 
 // NewDecoder returns a decoder for one OpenAI-style streamed answer. It is exported for tests
@@ -75,7 +76,7 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 			d.held = &fin
 			c.FinishReason = ""
 			d.emitted = true
-			return []chat.Chunk{c}, false, nil
+			return d.emit(c), false, nil
 		}
 		d.held = &c
 		return nil, false, nil
@@ -84,7 +85,13 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 		return nil, false, nil
 	}
 	d.emitted = true
-	return []chat.Chunk{c}, false, nil
+	return d.emit(c), false, nil
+}
+
+// emit returns c as Event's result, in an array reused from call to call.
+func (d *decoder) emit(c chat.Chunk) []chat.Chunk {
+	d.one[0] = c
+	return d.one[:]
 }
 
 func (d *decoder) flush() []chat.Chunk {

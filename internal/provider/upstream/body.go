@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
 	"github.com/qiao-gateway/qiao/internal/chat"
@@ -72,6 +73,7 @@ func Whole(provider string, body []byte, dec Decoder) (chat.Stream, error) {
 			return nil, err
 		}
 		if !done {
+			chunks = slices.Clone(chunks) // End may reuse the array Event returned
 			more, err := dec.End()
 			if err != nil {
 				return nil, err

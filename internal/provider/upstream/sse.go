@@ -25,7 +25,8 @@ type Event struct {
 	ID   string
 	Type string // the event: field ("result", "error", ...); empty when absent
 	// Data is the data: lines joined with "\n". Nil when the event had no data line (a block
-	// of comments only, such as a keep-alive).
+	// of comments only, such as a keep-alive). It is valid until the next call of Next: the
+	// reader reuses its array for the next event.
 	Data []byte
 	// HTTPStatus is the status from a DashScope ":HTTP_STATUS/<code>" comment, 0 if none.
 	HTTPStatus int
@@ -37,12 +38,13 @@ type Event struct {
 type SSEReader struct {
 	r    *bufio.Reader
 	line []byte
+	data []byte // the array behind the last event's Data
 	err  error
 }
 
 // NewSSEReader returns a reader over r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 32<<10)}
+	return &SSEReader{r: bufio.NewReaderSize(r, 32<<10), data: make([]byte, 0, 1<<10)}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends cleanly between events;
@@ -90,10 +92,11 @@ func (s *SSEReader) Next() (Event, error) {
 				return Event{}, s.err
 			}
 			if ev.Data == nil {
-				ev.Data = append(make([]byte, 0, len(value)), value...)
+				ev.Data = append(s.data[:0], value...)
 			} else {
 				ev.Data = append(append(ev.Data, '\n'), value...)
 			}
+			s.data = ev.Data
 		case "event":
 			ev.Type = string(value)
 		case "id":

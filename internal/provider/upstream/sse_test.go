@@ -22,6 +22,7 @@ func readAll(r io.Reader) ([]Event, error) {
 		if err != nil {
 			return evs, err
 		}
+		ev.Data = bytes.Clone(ev.Data) // valid only until the next call
 		evs = append(evs, ev)
 	}
 }

@@ -16,7 +16,9 @@ type Decoder interface {
 	// Event decodes one event that carries data. It returns the chunks to emit (possibly none),
 	// done when the provider has signalled the end of the answer (OpenAI's [DONE]), or an
 	// error: an *apierr.Error for errors the upstream reported in the stream, another error
-	// for undecodable events.
+	// for undecodable events. chunks is valid until the next call of Event or End (a
+	// decoder may return the same backing array every time: one less allocation per event),
+	// and ev.Data only during the call.
 	Event(ev *Event) (chunks []chat.Chunk, done bool, err error)
 	// End is called when the byte stream ends without done. It returns final chunks, or an
 	// error when the answer is incomplete (the connection was cut mid-answer).
@@ -106,7 +108,11 @@ func (s *EventStream) Recv() (chat.Chunk, error) {
 		}
 	}
 	c := s.pending[0]
-	s.pending = s.pending[1:]
+	if len(s.pending) == 1 {
+		s.pending = s.pending[:0] // the next append reuses the array
+	} else {
+		s.pending = s.pending[1:]
+	}
 	if !s.delivered && anyOutput([]chat.Chunk{c}) {
 		s.delivered = true
 	}
