@@ -41,6 +41,11 @@ type Options struct {
 	// SegmentBytes is the size after which the next append starts a new segment file
 	// (default 4 MiB). Segments are deleted once the store holds all they contain.
 	SegmentBytes int64
+	// StaleBytes is the size after which a segment the store holds all of is replaced
+	// before the next append, so that at low traffic a segment does not keep long-stored
+	// records for months (default 1 MiB). Opening a file is on an append's path: at
+	// ~1 KiB per record, 1 MiB makes it one append in a thousand.
+	StaleBytes int64
 	// MaxBacklog is the most records journaled but not yet in the store (default 8192).
 	MaxBacklog int
 	// MaxBatch is the most records per store transaction (default 1024).
@@ -59,6 +64,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = 4 << 20
+	}
+	if o.StaleBytes <= 0 {
+		o.StaleBytes = 1 << 20
 	}
 	if o.MaxBacklog <= 0 {
 		o.MaxBacklog = 8192
@@ -241,8 +249,7 @@ func (j *Journal) refusal() error {
 }
 
 // rotate starts a new segment before the next write if the current one is full, or if it
-// is past staleBytes and the store holds everything in it (so that at low traffic a segment
-// does not keep long-stored records for months; the ingester deletes the old one).
+// is past StaleBytes and the store holds everything in it (the ingester deletes the old one).
 func (j *Journal) rotate() error {
 	if j.size == 0 {
 		return nil
@@ -251,7 +258,7 @@ func (j *Journal) rotate() error {
 		j.mu.Lock()
 		stored := len(j.pending) == 0
 		j.mu.Unlock()
-		if !stored || j.size < staleBytes {
+		if !stored || j.size < j.opts.StaleBytes {
 			return nil
 		}
 	}
@@ -260,9 +267,6 @@ func (j *Journal) rotate() error {
 	}
 	return j.openSegment(j.seg + 1)
 }
-
-// staleBytes is the size past which a fully stored segment is replaced.
-const staleBytes = 64 << 10
 
 // write appends one frame to the current segment. A failed write is cut off again, so the
 // segment never holds half a frame that later frames would follow; only if that fails too

@@ -387,11 +387,11 @@ func TestSegmentsRotateAndGo(t *testing.T) {
 }
 
 // TestStoredSegmentReplaced: at low traffic a segment never fills up; once the store holds
-// all of a segment past 64 KiB, the next append starts a new one and the old one goes.
+// all of a segment past StaleBytes, the next append starts a new one and the old one goes.
 func TestStoredSegmentReplaced(t *testing.T) {
 	db := openDB(t)
 	dir := t.TempDir()
-	j := open(t, db, journal.Options{Dir: dir})
+	j := open(t, db, journal.Options{Dir: dir, StaleBytes: 64 << 10})
 	w := writer(t, j, 0)
 	for i := range 300 {
 		if err := w.Append(t.Context(), record(i)); err != nil {
