@@ -345,10 +345,11 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 		}
 		first = false
 	}
-	// The content goes out now; only the finishing chunk, usage and [DONE] wait for the
-	// audit record. (The last events came in the upstream's last read: no wait follows it.)
-	out.flush()
-	if out.err != nil {
+	// What came in the upstream's last read leaves with the end of the answer, after the
+	// record, in one write: the record is a local append (the journal) or a commit of a
+	// few milliseconds, and a write now would only wake the client once more. A client
+	// seen gone (its connection closed, a write failed) is recorded as such.
+	if out.err != nil || (r.Context().Err() != nil && !s.draining.Load()) {
 		return clientGone()
 	}
 	if final.FinishReason == "" {

@@ -52,7 +52,7 @@ func (r *waitingRouter) Chat(ctx context.Context, region string, req *chat.Reque
 func (r *waitingRouter) Aliases(string) []string { return []string{"chat"} }
 
 // serveWaiting serves one streamed chat request answered by ws into w; audit sees each record.
-func serveWaiting(t *testing.T, ws *waitingStream, w http.ResponseWriter, audit func(*Exchange)) {
+func serveWaiting(t *testing.T, ctx context.Context, ws *waitingStream, w http.ResponseWriter, audit func(*Exchange)) {
 	t.Helper()
 	store := &tenant.MemStore{}
 	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
@@ -62,7 +62,7 @@ func serveWaiting(t *testing.T, ws *waitingStream, w http.ResponseWriter, audit 
 	store.CreateKey(context.Background(), k)
 	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
 		Audit: func(_ context.Context, ex *Exchange) error { audit(ex); return nil }})
-	req, _ := http.NewRequest("POST", "/v1/chat/completions",
+	req, _ := http.NewRequestWithContext(ctx, "POST", "/v1/chat/completions",
 		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+secret)
 	s.ServeHTTP(w, req)
@@ -86,8 +86,8 @@ func (f *flushRecorder) Flush() {
 }
 
 // TestStreamFlushesBeforeWaiting: events that are ready together leave in one flush, sent
-// when the producer is about to wait, and nothing written stays behind while it waits or
-// while the audit record is written.
+// when the producer is about to wait, and nothing written stays behind while it waits; what
+// the last read brought leaves with the end of the answer, after the audit record.
 func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	text := func(s string) chat.Chunk { return chat.Chunk{Delta: chat.Delta{Content: s}} }
 	ws := &waitingStream{
@@ -99,7 +99,7 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	ws.onWait = func(int) { atWait = append(atWait, append([]string(nil), rec.sent...)) }
 
 	var atAudit []string
-	serveWaiting(t, ws, rec, func(*Exchange) { atAudit = append([]string(nil), rec.sent...) })
+	serveWaiting(t, t.Context(), ws, rec, func(*Exchange) { atAudit = append([]string(nil), rec.sent...) })
 
 	if len(atWait) != 2 || len(atWait[0]) != 0 {
 		t.Fatalf("flushes seen at the waits: %q; want none at the first", atWait)
@@ -107,16 +107,15 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 	if got := atWait[1]; len(got) != 1 || !containsAll(got[0], "zqa", "zqb", "zqc") || strings.Contains(got[0], "zqd") {
 		t.Errorf("at the second wait the client had %q; want zqa..zqc in one flush", got)
 	}
-	// The rest of the content goes out before the audit record is written; only the
-	// finishing chunk and [DONE] wait for it.
-	if len(atAudit) != 2 || !containsAll(atAudit[1], "zqd", "zqe") || strings.Contains(atAudit[1], "finish_reason\":\"stop") {
-		t.Errorf("when the record was written the client had %q; want all content, no finish", atAudit)
+	// The audit record is written before anything after the last wait goes out.
+	if len(atAudit) != 1 || strings.Contains(atAudit[0], "zqd") {
+		t.Errorf("when the record was written the client had %q; want zqa..zqc only", atAudit)
 	}
-	if len(rec.sent) != 3 {
-		t.Fatalf("%d flushes, want 3: %q", len(rec.sent), rec.sent)
+	if len(rec.sent) != 2 {
+		t.Fatalf("%d flushes, want 2: %q", len(rec.sent), rec.sent)
 	}
-	if last := rec.sent[2]; !containsAll(last, `"finish_reason":"stop"`, "data: [DONE]") {
-		t.Errorf("last flush = %q; want the finish and [DONE]", last)
+	if last := rec.sent[1]; !containsAll(last, "zqd", "zqe", `"finish_reason":"stop"`, "data: [DONE]") {
+		t.Errorf("last flush = %q; want zqd, zqe, the finish and [DONE]", last)
 	}
 	if rec.pending.Len() != 0 {
 		t.Errorf("left unflushed: %q", rec.pending.String())
@@ -137,17 +136,31 @@ type failingFlusher struct{ flushRecorder }
 
 func (f *failingFlusher) FlushError() error { return errors.New("write: broken pipe") }
 
-// TestStreamClientGoneAtTheEnd: a client whose connection fails on the last flush of content
-// is recorded as 499 client_closed, not as a served answer.
+// TestStreamClientGoneAtTheEnd: a client that goes away during the last part of the answer
+// (after the last wait, so no flush of content follows) is recorded as 499 client_closed,
+// not as a served answer: whether its connection closed (the request's context ends) or a
+// write to it failed.
 func TestStreamClientGoneAtTheEnd(t *testing.T) {
-	ws := &waitingStream{
-		chunks: []chat.Chunk{{Delta: chat.Delta{Content: "zqa"}}, {FinishReason: chat.FinishStop}},
-		waits:  map[int]bool{},
-		onWait: func(int) {},
-	}
-	var audited []Exchange
-	serveWaiting(t, ws, &failingFlusher{flushRecorder{header: http.Header{}}}, func(ex *Exchange) { audited = append(audited, *ex) })
-	if len(audited) != 1 || audited[0].Status != 499 || audited[0].ErrCode != "client_closed" {
-		t.Fatalf("audited %+v; want one record, 499 client_closed", audited)
+	for _, failWrites := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(t.Context())
+		ws := &waitingStream{
+			chunks: []chat.Chunk{{Delta: chat.Delta{Content: "zqa"}}, {Delta: chat.Delta{Content: "zqb"}}, {FinishReason: chat.FinishStop}},
+			waits:  map[int]bool{1: true},
+			onWait: func(int) {
+				if !failWrites {
+					cancel() // as net/http does when the connection closes
+				}
+			},
+		}
+		var w http.ResponseWriter = &flushRecorder{header: http.Header{}}
+		if failWrites {
+			w = &failingFlusher{flushRecorder{header: http.Header{}}}
+		}
+		var audited []Exchange
+		serveWaiting(t, ctx, ws, w, func(ex *Exchange) { audited = append(audited, *ex) })
+		cancel()
+		if len(audited) != 1 || audited[0].Status != 499 || audited[0].ErrCode != "client_closed" {
+			t.Errorf("failing writes %v: audited %+v; want one record, 499 client_closed", failWrites, audited)
+		}
 	}
 }
