@@ -52,14 +52,18 @@ func (ch *channel) release(window int, all bool) string {
 	if !all {
 		cut = ch.sc.holdFrom() - ch.base
 		// Bound the hold: keep at most window runes, never past what the scanner consumed.
-		i, n := len(ch.held), 0
-		for i > 0 && n < window {
-			_, size := utf8.DecodeLastRune(ch.held[:i])
-			i -= size
-			n++
-		}
-		if int64(i) > cut {
-			cut = int64(i)
+		// Every rune the walk back steps over is at least one byte: with no more than window
+		// bytes after cut the bound cannot move it, and the walk (on every chunk) is skipped.
+		if int64(len(ch.held))-cut > int64(window) {
+			i, n := len(ch.held), 0
+			for i > 0 && n < window {
+				_, size := utf8.DecodeLastRune(ch.held[:i])
+				i -= size
+				n++
+			}
+			if int64(i) > cut {
+				cut = int64(i)
+			}
 		}
 		if consumed := ch.sc.raw - ch.base; cut > consumed {
 			cut = consumed
