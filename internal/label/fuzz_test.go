@@ -2,6 +2,7 @@ package label
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"testing"
 )
@@ -50,4 +51,20 @@ func FuzzLabelJPEG(f *testing.F) {
 		addCorruptions(f, readFixture(f, name))
 	}
 	f.Fuzz(fuzzImage)
+}
+
+// FuzzImplicitJSON: Implicit.AppendJSON writes what json.Marshal writes, byte for byte.
+func FuzzImplicitJSON(f *testing.F) {
+	f.Add("1", testProducer, "0192f1a2-7b3c-7d4e-8f50-123456789abc", "sig", "", "", "")
+	f.Add("<&>", "\u2028", "\xff\xfe", "\"\\", "\n\t", "中文", "\x00")
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g, h string) {
+		imp := Implicit{Label: a, ContentProducer: b, ProduceID: c, ReservedCode1: d, ContentPropagator: e, PropagateID: g, ReservedCode2: h}
+		want, err := json.Marshal(imp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := imp.AppendJSON(nil); string(got) != string(want) {
+			t.Fatalf("AppendJSON %s\njson.Marshal %s", got, want)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/qiao-gateway/qiao/internal/jsonw"
 )
 
 // Label values (Annex E): content that is generated, possibly generated (the user declared
@@ -32,6 +33,19 @@ type Implicit struct {
 	ContentPropagator string `json:"ContentPropagator"`
 	PropagateID       string `json:"PropagateID"`
 	ReservedCode2     string `json:"ReservedCode2"`
+}
+
+// AppendJSON appends imp as json.Marshal writes it (FuzzImplicitJSON): the label rides on
+// every answer of a labelling region, and its encoder skips reflection.
+func (imp Implicit) AppendJSON(b []byte) []byte {
+	for _, f := range [...]struct{ name, v string }{
+		{`{"Label":`, imp.Label}, {`,"ContentProducer":`, imp.ContentProducer}, {`,"ProduceID":`, imp.ProduceID},
+		{`,"ReservedCode1":`, imp.ReservedCode1}, {`,"ContentPropagator":`, imp.ContentPropagator},
+		{`,"PropagateID":`, imp.PropagateID}, {`,"ReservedCode2":`, imp.ReservedCode2},
+	} {
+		b = jsonw.AppendString(append(b, f.name...), f.v, true)
+	}
+	return append(b, '}')
 }
 
 // ErrInvalidImplicit is wrapped by every structural problem Check finds.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/label"
 )
 
 // A typical assistant request: a system prompt, a few turns, one tool.
@@ -46,5 +47,29 @@ func BenchmarkEncodeChunk(b *testing.B) {
 		if _, err := EncodeChunk(meta, c, false); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A whole CN answer: ~600 bytes of Chinese, usage, and the two extra members (the signed
+// implicit label and the privacy receipt).
+func BenchmarkEncodeResponse(b *testing.B) {
+	r := chat.Response{Message: chat.Message{Role: chat.RoleAssistant, Content: strings.Repeat("您好，这是模拟回答。", 20)},
+		FinishReason: chat.FinishStop, Usage: &chat.Usage{PromptTokens: 60, CompletionTokens: 200}}
+	label := label.Implicit{Label: "1", ContentProducer: "001191320114MA1XXXXXXX0000",
+		ProduceID: "0192f1a2-7b3c-7d4e-8f50-123456789abc", ReservedCode1: strings.Repeat("A", 86)}
+	meta := Meta{ID: "chatcmpl-0123456789abcdef", Created: 1700000000, Model: "qwen-plus",
+		Extra: map[string]any{"aigc": label, "privacy": map[string]int{"name": 1, "phone": 1}}}
+	for _, enc := range []struct {
+		name string
+		f    func(Meta, chat.Response) ([]byte, error)
+	}{{"hand", EncodeResponse}, {"reflect", encodeResponse}} {
+		b.Run(enc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := enc.f(meta, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

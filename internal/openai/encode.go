@@ -163,14 +163,46 @@ func encodeExtra(extra map[string]any) ([]extraMember, error) {
 	sort.Strings(keys)
 	members := make([]extraMember, 0, len(keys))
 	for _, k := range keys {
-		v, err := json.Marshal(extra[k])
+		m, err := appendValue(append(jsonw.AppendString(nil, k, true), ':'), extra[k])
 		if err != nil {
 			return nil, fmt.Errorf("openai: encode extra member %q: %w", k, err)
 		}
-		kb, _ := json.Marshal(k)
-		members = append(members, extraMember{key: k, member: append(append(kb, ':'), v...)})
+		members = append(members, extraMember{key: k, member: m})
 	}
 	return members, nil
+}
+
+// JSONAppender is a value that writes its own JSON, exactly as json.Marshal would write it:
+// the extra members every CN answer carries (the implicit label) skip reflection.
+type JSONAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// appendValue writes v as json.Marshal would.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case JSONAppender:
+		return v.AppendJSON(b), nil
+	case map[string]int: // the privacy receipt
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(append(jsonw.AppendString(b, k, true), ':'), int64(v[k]), 10)
+		}
+		return append(b, '}'), nil
+	}
+	vb, err := json.Marshal(v)
+	return append(b, vb...), err
 }
 
 // appendExtra adds the members to the JSON object obj (replacing its closing brace), except
@@ -185,38 +217,117 @@ func appendExtra(obj []byte, members []extraMember, has func(key string) bool) [
 	return append(obj, '}')
 }
 
-// EncodeResponse renders a collected answer as a chat.completion object.
+// EncodeResponse renders a collected answer as a chat.completion object: its members in
+// key order (the order json.Marshal gives a map, which is what clients have seen), the
+// extra members among them. It writes by hand what encodeResponse writes by reflection,
+// byte for byte (FuzzEncodeResponse).
 func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
-	msg := wireRespMessage{Role: chat.RoleAssistant, ReasoningContent: r.Message.ReasoningContent}
-	if r.Message.Content != "" || len(r.Message.ToolCalls) == 0 {
-		c := r.Message.Content
-		msg.Content = &c
+	extra := meta.extra
+	if extra == nil && len(meta.Extra) > 0 {
+		var err error
+		if extra, err = encodeExtra(meta.Extra); err != nil {
+			return nil, err
+		}
 	}
-	for i, tc := range r.Message.ToolCalls {
-		_ = i
-		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
-			Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	b := make([]byte, 0, 256+len(meta.ID)+len(meta.Model)+len(r.Message.Content)+len(r.Message.ReasoningContent))
+	b = append(b, '{')
+	// base are the object's own members, sorted; an extra member of the same name is
+	// dropped (the usage member only exists with usage).
+	base := [...]string{"choices", "created", "id", "model", "object", "usage"}
+	i, first := 0, true
+	sep := func() {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+	}
+	for _, k := range base {
+		for ; i < len(extra) && extra[i].key < k; i++ {
+			sep()
+			b = append(b, extra[i].member...)
+		}
+		if i < len(extra) && extra[i].key == k && (k != "usage" || r.Usage != nil) {
+			i++
+		}
+		switch k {
+		case "choices":
+			sep()
+			var err error
+			if b, err = appendChoice(append(b, `"choices":[`...), r); err != nil {
+				return nil, err
+			}
+			b = append(b, ']')
+		case "created":
+			sep()
+			b = strconv.AppendInt(append(b, `"created":`...), meta.Created, 10)
+		case "id":
+			sep()
+			b = jsonw.AppendString(append(b, `"id":`...), meta.ID, true)
+		case "model":
+			sep()
+			b = jsonw.AppendString(append(b, `"model":`...), meta.Model, true)
+		case "object":
+			sep()
+			b = append(b, `"object":"chat.completion"`...)
+		case "usage":
+			if r.Usage != nil {
+				sep()
+				b = appendUsage(append(b, `"usage":`...), encodeUsage(r.Usage))
+			}
+		}
+	}
+	for ; i < len(extra); i++ {
+		sep()
+		b = append(b, extra[i].member...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendChoice writes the one choice of a whole answer, as json.Marshal writes wireChoice.
+func appendChoice(b []byte, r chat.Response) ([]byte, error) {
+	b = append(b, `{"index":0,"message":{"role":"assistant","content":`...)
+	if r.Message.Content != "" || len(r.Message.ToolCalls) == 0 {
+		b = jsonw.AppendString(b, r.Message.Content, true)
+	} else {
+		b = append(b, "null"...)
+	}
+	if r.Message.ReasoningContent != "" {
+		b = jsonw.AppendString(append(b, `,"reasoning_content":`...), r.Message.ReasoningContent, true)
+	}
+	if len(r.Message.ToolCalls) > 0 {
+		calls := make([]wireToolCall, 0, len(r.Message.ToolCalls))
+		for _, tc := range r.Message.ToolCalls {
+			calls = append(calls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
+				Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+		}
+		tb, err := json.Marshal(calls) // rare enough for reflection
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"tool_calls":`...), tb...)
 	}
 	finish := r.FinishReason
 	if finish == "" {
 		finish = chat.FinishStop
 	}
-	obj := map[string]any{
-		"id":      meta.ID,
-		"object":  "chat.completion",
-		"created": meta.Created,
-		"model":   meta.Model,
-		"choices": []wireChoice{{Index: 0, Message: msg, FinishReason: finish}},
+	b = append(b, `,"refusal":null},"finish_reason":`...)
+	return append(jsonw.AppendString(b, finish, true), '}'), nil
+}
+
+// appendUsage writes u as json.Marshal does.
+func appendUsage(b []byte, u wireUsage) []byte {
+	b = strconv.AppendInt(append(b, `{"prompt_tokens":`...), int64(u.PromptTokens), 10)
+	b = strconv.AppendInt(append(b, `,"completion_tokens":`...), int64(u.CompletionTokens), 10)
+	b = strconv.AppendInt(append(b, `,"total_tokens":`...), int64(u.TotalTokens), 10)
+	if d := u.PromptTokensDetails; d != nil {
+		b = strconv.AppendInt(append(b, `,"prompt_tokens_details":{"cached_tokens":`...), int64(d.CachedTokens), 10)
+		b = append(b, '}')
 	}
-	if r.Usage != nil {
-		obj["usage"] = encodeUsage(r.Usage)
+	if d := u.CompletionTokensDetails; d != nil {
+		b = strconv.AppendInt(append(b, `,"completion_tokens_details":{"reasoning_tokens":`...), int64(d.ReasoningTokens), 10)
+		b = append(b, '}')
 	}
-	for k, v := range meta.Extra {
-		if _, taken := obj[k]; !taken {
-			obj[k] = v
-		}
-	}
-	return json.Marshal(obj)
+	return append(b, '}')
 }
 
 func encodeUsage(u *chat.Usage) wireUsage {

@@ -194,3 +194,100 @@ func FuzzTextChunk(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEncodeResponse holds the hand-written EncodeResponse to the reflective encoding, byte
+// for byte: content, reasoning and tool calls in any combination, usage or none, and extra
+// members before, between, after and on top of the object's own (which win).
+func FuzzEncodeResponse(f *testing.F) {
+	f.Add("chatcmpl-1", int64(1), "qwen-plus", "你好", "", "", "stop", 3, 4, 0, 0, uint8(0b11), "x")
+	f.Add("", int64(-5), "m\u2028", "<a>&amp;</a>\n", "\x7f\xc3(", "{\"a\":1}", "", 0, 0, 2, 5, uint8(0xff), "\xff")
+	f.Add("i", int64(0), "m", "", "", "", "tool_calls", 1, 1, 0, 0, uint8(0b100100), "")
+	f.Fuzz(func(t *testing.T, id string, created int64, model, content, reasoning, args, finish string,
+		prompt, completion, cached, thought int, extras uint8, extraValue string) {
+		r := chat.Response{Message: chat.Message{Role: chat.RoleAssistant, Content: content, ReasoningContent: reasoning}, FinishReason: finish}
+		if args != "" {
+			r.Message.ToolCalls = []chat.ToolCall{{ID: "call_1", Name: "f", Arguments: args}}
+		}
+		if prompt != 0 || completion != 0 || cached != 0 || thought != 0 {
+			r.Usage = &chat.Usage{PromptTokens: prompt, CompletionTokens: completion, CachedTokens: cached, ReasoningTokens: thought}
+		}
+		meta := Meta{ID: id, Created: created, Model: model}
+		// Each bit of extras adds one extra member; the keys fall before, among and after
+		// the object's own.
+		keys := []string{"aigc", "choices", "id", "privacy", "usage", "zz", "model", "a"}
+		for i, k := range keys {
+			if extras&(1<<i) == 0 {
+				continue
+			}
+			if meta.Extra == nil {
+				meta.Extra = map[string]any{}
+			}
+			switch i % 3 {
+			case 0:
+				meta.Extra[k] = map[string]int{"phone": prompt, "name": completion}
+			case 1:
+				meta.Extra[k] = extraValue
+			default:
+				meta.Extra[k] = struct {
+					A string `json:"A"`
+					B int    `json:"B"`
+				}{extraValue, thought}
+			}
+		}
+		fast, err := EncodeResponse(meta, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := encodeResponse(meta, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(fast) != string(want) {
+			t.Fatalf("hand-written %s\nreflective  %s", fast, want)
+		}
+		// Frozen extras (a stream's, reused) encode the same.
+		if meta.Extra != nil {
+			if err := meta.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			if frozen, _ := EncodeResponse(meta, r); string(frozen) != string(want) {
+				t.Fatalf("with frozen extras %s\nreflective        %s", frozen, want)
+			}
+		}
+	})
+}
+
+// encodeResponse is EncodeResponse by reflection: the reference the fuzz test holds the
+// hand-written encoder to.
+func encodeResponse(meta Meta, r chat.Response) ([]byte, error) {
+	msg := wireRespMessage{Role: chat.RoleAssistant, ReasoningContent: r.Message.ReasoningContent}
+	if r.Message.Content != "" || len(r.Message.ToolCalls) == 0 {
+		c := r.Message.Content
+		msg.Content = &c
+	}
+	for i, tc := range r.Message.ToolCalls {
+		_ = i
+		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
+			Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	}
+	finish := r.FinishReason
+	if finish == "" {
+		finish = chat.FinishStop
+	}
+	obj := map[string]any{
+		"id":      meta.ID,
+		"object":  "chat.completion",
+		"created": meta.Created,
+		"model":   meta.Model,
+		"choices": []wireChoice{{Index: 0, Message: msg, FinishReason: finish}},
+	}
+	if r.Usage != nil {
+		obj["usage"] = encodeUsage(r.Usage)
+	}
+	for k, v := range meta.Extra {
+		if _, taken := obj[k]; !taken {
+			obj[k] = v
+		}
+	}
+	return json.Marshal(obj)
+}
