@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
@@ -40,21 +45,17 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 	if body[0] != '{' {
 		return nil, apierr.BadRequest("invalid_json", "request body must be a JSON object")
 	}
-	// One pass splits the object into members; each known member is then decoded on its
-	// own, so the (large) messages are parsed once, and the rest is kept verbatim.
-	var fields map[string]json.RawMessage
-	if err := jsonv1.Unmarshal(body, &fields); err != nil {
-		return nil, jsonError(err)
-	}
 	var w wireRequest
-	for k, v := range fields {
-		if dst := w.field(k); dst != nil {
-			if err := jsonv1.Unmarshal(v, dst); err != nil {
-				return nil, jsonError(fieldError(k, err))
-			}
+	extra, ok := decodeMembers(body, &w)
+	if !ok {
+		w = wireRequest{}
+		var err error
+		if extra, err = splitMembers(body, &w); err != nil {
+			return nil, err
 		}
 	}
 	req := &chat.Request{
+		Extra:      extra,
 		Model:      strings.TrimSpace(w.Model),
 		ToolChoice: w.ToolChoice,
 		Stream:     w.Stream,
@@ -72,14 +73,6 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 	}
 	if w.StreamOptions != nil {
 		req.IncludeUsage = w.StreamOptions.IncludeUsage
-	}
-	for k, v := range fields {
-		if w.field(k) == nil {
-			if req.Extra == nil {
-				req.Extra = make(map[string]json.RawMessage)
-			}
-			req.Extra[k] = v
-		}
 	}
 	if req.Model == "" {
 		return nil, apierr.BadRequest("missing_model", "you must provide a model").WithParam("model")
@@ -123,6 +116,107 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 		}})
 	}
 	return req, nil
+}
+
+// decodeMembers decodes the request object in one pass: known members straight into w,
+// the others kept verbatim. It reports false, and leaves the request to splitMembers, for
+// anything but a well-formed object whose members all decode and have distinct names: the
+// two-pass path is the reference for what such bodies mean and for the errors they get
+// (FuzzDecodeMembers holds the two to the same result).
+func decodeMembers(body []byte, w *wireRequest) (extra map[string]json.RawMessage, ok bool) {
+	d := new(bodyDecoder)
+	if len(body) <= maxPooledBody {
+		d = decoders.Get().(*bodyDecoder)
+		defer d.put()
+	}
+	d.body.Reset(body)
+	d.dec.Reset(&d.body, v1Options)
+	dec := &d.dec
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, false
+	}
+	var names [16]string
+	seen := names[:0]
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil || tok.Kind() != '"' {
+			return nil, false
+		}
+		k := tok.String()
+		if slices.Contains(seen, k) {
+			return nil, false // the last one wins in the two-pass path
+		}
+		seen = append(seen, k)
+		if dst := w.field(k); dst != nil {
+			if jsonv2.UnmarshalDecode(dec, dst, v1Options) != nil {
+				return nil, false
+			}
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, false
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage)
+		}
+		extra[k] = json.RawMessage(bytes.Clone(v))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, false // something follows the object
+	}
+	return extra, true
+}
+
+// bodyDecoder is a JSON decoder over a request body; its buffers are kept for the next.
+type bodyDecoder struct {
+	body bytes.Reader
+	dec  jsontext.Decoder
+}
+
+// maxPooledBody is the largest body decoded with a pooled decoder: its buffer grows to the
+// body's size, and the pool should not keep megabytes for the next small request.
+const maxPooledBody = 64 << 10
+
+var decoders = sync.Pool{New: func() any { return new(bodyDecoder) }}
+
+// put returns d to the pool without references to the request (its buffer's stale bytes
+// stay, as in any freed memory).
+func (d *bodyDecoder) put() {
+	d.body.Reset(nil)
+	d.dec.Reset(&d.body)
+	decoders.Put(d)
+}
+
+// v1Options decode as jsonv1.Unmarshal does.
+var v1Options = jsonv1.DefaultOptionsV1()
+
+// splitMembers decodes the request object in two passes: one splits it into members, then
+// each known member is decoded on its own (in no particular order: of two bad members,
+// either may be reported); the rest is kept verbatim.
+func splitMembers(body []byte, w *wireRequest) (map[string]json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := jsonv1.Unmarshal(body, &fields); err != nil {
+		return nil, jsonError(err)
+	}
+	var extra map[string]json.RawMessage
+	for k, v := range fields {
+		dst := w.field(k)
+		if dst == nil {
+			if extra == nil {
+				extra = make(map[string]json.RawMessage)
+			}
+			extra[k] = v
+			continue
+		}
+		if err := jsonv1.Unmarshal(v, dst); err != nil {
+			return nil, jsonError(fieldError(k, err))
+		}
+	}
+	return extra, nil
 }
 
 func decodeStop(raw json.RawMessage, p *chat.Params) error {

@@ -243,3 +243,47 @@ func TestTextChunkFastPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeMembers: whatever the one-pass member decoder accepts, the two-pass split (the
+// reference) decodes to the same members, known and unknown.
+func FuzzDecodeMembers(f *testing.F) {
+	f.Add(benchBody)
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":"hi"}],"x-vendor":{"a":[1, 2 ,"三"]},"n":1}`))
+	f.Add([]byte(`{"model":"a","model":"b","messages":[]}`))
+	f.Add([]byte(` {"mod\u0065l":"chat","stream_options":{"include_usage":true},"stream":true,"stop":"x"} `))
+	f.Add([]byte(`{"model":"chat"} {}`))
+	f.Add([]byte(`{"temperature":"hot","messages":[{"role":1}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast wireRequest
+		extra, ok := decodeMembers(body, &fast)
+		if !ok {
+			return
+		}
+		var ref wireRequest
+		refExtra, err := splitMembers(body, &ref)
+		if err != nil {
+			t.Fatalf("one pass accepted what two passes refuse (%v): %s", err, body)
+		}
+		if d := cmp.Diff(ref, fast, cmp.AllowUnexported(wireRequest{})); d != "" {
+			t.Fatalf("known members differ (-two passes +one):\n%s", d)
+		}
+		if d := cmp.Diff(refExtra, extra); d != "" {
+			t.Fatalf("unknown members differ (-two passes +one):\n%s", d)
+		}
+	})
+}
+
+// TestDecodeMembersTakesCommonBodies: ordinary requests take the one-pass path (the fuzz
+// test above only holds it to the reference when it does).
+func TestDecodeMembersTakesCommonBodies(t *testing.T) {
+	for _, body := range []string{
+		string(benchBody),
+		`{"model":"chat","messages":[{"role":"user","content":"hi"}],"x-vendor":{"a":1}}`,
+		`{"model":"chat","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}}]}],"tool_choice":"auto"}`,
+	} {
+		var w wireRequest
+		if _, ok := decodeMembers([]byte(body), &w); !ok || w.Model != "chat" {
+			t.Errorf("one pass refused %s", body)
+		}
+	}
+}
