@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 
@@ -146,7 +147,7 @@ type extraMember struct {
 // Freeze encodes Extra once for every chunk that carries it (the first and the last of a
 // stream). Extra must not change afterwards.
 func (m *Meta) Freeze() error {
-	members, err := encodeExtra(m.Extra)
+	members, err := encodeExtra(m.Extra, nil)
 	if err != nil {
 		return err
 	}
@@ -154,11 +155,13 @@ func (m *Meta) Freeze() error {
 	return nil
 }
 
-// encodeExtra encodes extra's members, sorted by key.
-func encodeExtra(extra map[string]any) ([]extraMember, error) {
+// encodeExtra encodes extra's members, sorted by key, except those skip names (nil: none).
+func encodeExtra(extra map[string]any, skip func(key string) bool) ([]extraMember, error) {
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
-		keys = append(keys, k)
+		if skip == nil || !skip(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	members := make([]extraMember, 0, len(keys))
@@ -182,6 +185,9 @@ type JSONAppender interface {
 func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case JSONAppender:
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return append(b, "null"...), nil // as json.Marshal writes a nil pointer
+		}
 		return v.AppendJSON(b), nil
 	case map[string]int: // the privacy receipt
 		if v == nil {
@@ -225,7 +231,16 @@ func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
 	extra := meta.extra
 	if extra == nil && len(meta.Extra) > 0 {
 		var err error
-		if extra, err = encodeExtra(meta.Extra); err != nil {
+		// Members the object has are not encoded at all (as when the object was a map).
+		if extra, err = encodeExtra(meta.Extra, func(k string) bool {
+			switch k {
+			case "choices", "created", "id", "model", "object":
+				return true
+			case "usage":
+				return r.Usage != nil
+			}
+			return false
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +387,7 @@ func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 	members := meta.extra
 	if members == nil {
 		var err error
-		if members, err = encodeExtra(meta.Extra); err != nil {
+		if members, err = encodeExtra(meta.Extra, nil); err != nil {
 			return nil, err
 		}
 	}

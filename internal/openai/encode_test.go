@@ -2,10 +2,12 @@ package openai
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/qiao-gateway/qiao/internal/chat"
+	"github.com/qiao-gateway/qiao/internal/label"
 )
 
 func TestChunkRoundTrip(t *testing.T) {
@@ -290,4 +292,30 @@ func encodeResponse(meta Meta, r chat.Response) ([]byte, error) {
 		}
 	}
 	return json.Marshal(obj)
+}
+
+// TestEncodeResponseOddExtras: extras the fuzz test does not make — a nil pointer to a
+// JSONAppender, and a member json.Marshal cannot encode under a name the object already
+// has (never encoded, as when the object was a map) — come out as the reference's.
+func TestEncodeResponseOddExtras(t *testing.T) {
+	r := chat.Response{Message: chat.Message{Role: chat.RoleAssistant, Content: "hi"}}
+	for name, extra := range map[string]map[string]any{
+		"nil appender":         {"aigc": (*label.Implicit)(nil)},
+		"unencodable under id": {"id": math.NaN(), "privacy": map[string]int{"phone": 1}},
+		"nil receipt":          {"privacy": map[string]int(nil)},
+	} {
+		meta := Meta{ID: "x", Model: "m", Extra: extra}
+		got, err := EncodeResponse(meta, r)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		want, err := encodeResponse(meta, r)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", name, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s:\ngot  %s\nwant %s", name, got, want)
+		}
+	}
 }

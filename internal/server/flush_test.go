@@ -52,7 +52,8 @@ func (r *waitingRouter) Chat(ctx context.Context, region string, req *chat.Reque
 func (r *waitingRouter) Aliases(string) []string { return []string{"chat"} }
 
 // serveWaiting serves one streamed chat request answered by ws into w; audit sees each record.
-func serveWaiting(t *testing.T, ctx context.Context, ws *waitingStream, w http.ResponseWriter, audit func(*Exchange)) {
+// setup, if given, adjusts the server first.
+func serveWaiting(t *testing.T, ctx context.Context, ws *waitingStream, w http.ResponseWriter, audit func(*Exchange), setup ...func(*Server)) {
 	t.Helper()
 	store := &tenant.MemStore{}
 	secret, k, err := tenant.NewSecret("t", []string{"CN"}, time.Now())
@@ -62,6 +63,9 @@ func serveWaiting(t *testing.T, ctx context.Context, ws *waitingStream, w http.R
 	store.CreateKey(context.Background(), k)
 	s := New(Options{Router: &waitingRouter{stream: ws}, Keys: store, Profiles: map[string]*Profile{"CN": {Region: "CN"}}, KeyCacheTTL: -1,
 		Audit: func(_ context.Context, ex *Exchange) error { audit(ex); return nil }})
+	for _, f := range setup {
+		f(s)
+	}
 	req, _ := http.NewRequestWithContext(ctx, "POST", "/v1/chat/completions",
 		strings.NewReader(`{"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+secret)
@@ -137,30 +141,46 @@ type failingFlusher struct{ flushRecorder }
 func (f *failingFlusher) FlushError() error { return errors.New("write: broken pipe") }
 
 // TestStreamClientGoneAtTheEnd: a client that goes away during the last part of the answer
-// (after the last wait, so no flush of content follows) is recorded as 499 client_closed,
-// not as a served answer: whether its connection closed (the request's context ends) or a
-// write to it failed.
+// (no flush of content follows the last wait) is recorded as 499 client_closed, not as a
+// served answer: whether its connection closed (the request's context ends) or a write to it
+// failed. A context ended by the server's own shutdown is not the client leaving.
 func TestStreamClientGoneAtTheEnd(t *testing.T) {
-	for _, failWrites := range []bool{false, true} {
-		ctx, cancel := context.WithCancel(t.Context())
-		ws := &waitingStream{
-			chunks: []chat.Chunk{{Delta: chat.Delta{Content: "zqa"}}, {Delta: chat.Delta{Content: "zqb"}}, {FinishReason: chat.FinishStop}},
-			waits:  map[int]bool{1: true},
-			onWait: func(int) {
-				if !failWrites {
+	text := func(s string) chat.Chunk { return chat.Chunk{Delta: chat.Delta{Content: s}} }
+	chunks := []chat.Chunk{text("zqa"), text("zqb"), {FinishReason: chat.FinishStop}}
+	for _, tc := range []struct {
+		name       string
+		waitBefore int  // the chunk before which the producer waits
+		cancel     bool // the request's context ends at the wait
+		failWrites bool // every flush fails
+		draining   bool
+		status     int
+	}{
+		{name: "connection closed", waitBefore: 1, cancel: true, status: 499},
+		{name: "write failed mid-answer", waitBefore: 1, failWrites: true, status: 499},
+		{name: "write failed at the last wait", waitBefore: 2, failWrites: true, status: 499},
+		{name: "context ended by shutdown", waitBefore: 1, cancel: true, draining: true, status: http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			ws := &waitingStream{chunks: chunks, waits: map[int]bool{tc.waitBefore: true}, onWait: func(int) {
+				if tc.cancel {
 					cancel() // as net/http does when the connection closes
 				}
-			},
-		}
-		var w http.ResponseWriter = &flushRecorder{header: http.Header{}}
-		if failWrites {
-			w = &failingFlusher{flushRecorder{header: http.Header{}}}
-		}
-		var audited []Exchange
-		serveWaiting(t, ctx, ws, w, func(ex *Exchange) { audited = append(audited, *ex) })
-		cancel()
-		if len(audited) != 1 || audited[0].Status != 499 || audited[0].ErrCode != "client_closed" {
-			t.Errorf("failing writes %v: audited %+v; want one record, 499 client_closed", failWrites, audited)
-		}
+			}}
+			var w http.ResponseWriter = &flushRecorder{header: http.Header{}}
+			if tc.failWrites {
+				w = &failingFlusher{flushRecorder{header: http.Header{}}}
+			}
+			var audited []Exchange
+			serveWaiting(t, ctx, ws, w, func(ex *Exchange) { audited = append(audited, *ex) },
+				func(s *Server) { s.draining.Store(tc.draining) })
+			if len(audited) != 1 || audited[0].Status != tc.status {
+				t.Fatalf("audited %+v; want one record with status %d", audited, tc.status)
+			}
+			if tc.status == 499 && audited[0].ErrCode != "client_closed" {
+				t.Errorf("error code %q, want client_closed", audited[0].ErrCode)
+			}
+		})
 	}
 }

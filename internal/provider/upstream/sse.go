@@ -93,6 +93,9 @@ func (s *SSEReader) Next() (Event, error) {
 			}
 			if ev.Data == nil {
 				ev.Data = append(s.data[:0], value...)
+				if ev.Data == nil {
+					ev.Data = []byte{} // "data:" with nothing is still data, not a comment block
+				}
 			} else {
 				ev.Data = append(append(ev.Data, '\n'), value...)
 			}

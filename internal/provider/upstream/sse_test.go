@@ -43,6 +43,7 @@ func TestSSEReader(t *testing.T) {
 		{name: "crlf", in: "data: x\r\n\r\n", want: []Event{{Data: []byte("x")}}},
 		{name: "multi-line data", in: "data: a\ndata: b\n\n", want: []Event{{Data: []byte("a\nb")}}},
 		{name: "comment only block", in: ": ping\n\n", want: []Event{{}}},
+		{name: "empty data", in: "data:\n\ndata\n\n", want: []Event{{Data: []byte{}}, {Data: []byte{}}}},
 		{name: "no final blank line", in: "data: last", want: []Event{{Data: []byte("last")}}},
 		{name: "unknown fields ignored", in: "retry: 10\nfoo: bar\ndata: x\n\n", want: []Event{{Data: []byte("x")}}},
 		{name: "bad status comment", in: ":HTTP_STATUS/abc\ndata: x\n\n", want: []Event{{Data: []byte("x")}}},
