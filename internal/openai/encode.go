@@ -15,7 +15,7 @@ import (
 // EncodeRequest renders req for an OpenAI-compatible upstream. Extra fields are written at
 // top level, untouched; known fields win if both are present.
 func EncodeRequest(req *chat.Request) ([]byte, error) {
-	w := wireRequest{
+	w := wireRequestOf[wireMessageOut]{
 		Model:            req.Model,
 		ToolChoice:       req.ToolChoice,
 		Stream:           req.Stream,
@@ -33,7 +33,7 @@ func EncodeRequest(req *chat.Request) ([]byte, error) {
 		b, _ := json.Marshal(req.Params.Stop)
 		w.Stop = b
 	}
-	w.Messages = make([]wireMessage, len(req.Messages))
+	w.Messages = make([]wireMessageOut, len(req.Messages))
 	for i := range req.Messages {
 		m, err := encodeMessage(&req.Messages[i])
 		if err != nil {
@@ -89,8 +89,8 @@ func mergeTopLevel(obj []byte, extra map[string]json.RawMessage) ([]byte, error)
 	return b.Bytes(), nil
 }
 
-func encodeMessage(m *chat.Message) (wireMessage, error) {
-	w := wireMessage{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, ReasoningContent: m.ReasoningContent}
+func encodeMessage(m *chat.Message) (wireMessageOut, error) {
+	w := wireMessageOut{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, ReasoningContent: m.ReasoningContent}
 	for _, tc := range m.ToolCalls {
 		w.ToolCalls = append(w.ToolCalls, wireToolCall{ID: tc.ID, Type: orDefault(tc.Type, "function"),
 			Function: wireFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
@@ -115,11 +115,11 @@ func encodeMessage(m *chat.Message) (wireMessage, error) {
 			}
 			parts = append(parts, raw)
 		}
-		w.Content, err = json.Marshal(parts)
+		w.Content = parts
 	case m.Content == "" && len(m.ToolCalls) > 0:
-		w.Content = json.RawMessage("null")
+		w.Content = nil // null
 	default:
-		w.Content, err = json.Marshal(m.Content)
+		w.Content = m.Content
 	}
 	return w, err
 }
