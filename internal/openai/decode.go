@@ -124,34 +124,33 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 // two-pass path is the reference for what such bodies mean and for the errors they get
 // (FuzzDecodeMembers holds the two to the same result).
 func decodeMembers(body []byte, w *wireRequest) (extra map[string]json.RawMessage, ok bool) {
-	d := new(bodyDecoder)
-	if len(body) <= maxPooledBody {
-		d = decoders.Get().(*bodyDecoder)
-		defer d.put()
-	}
-	d.body.Reset(body)
-	d.dec.Reset(&d.body, v1Options)
-	dec := &d.dec
+	dec := decoders.Get().(*jsontext.Decoder)
+	defer putDecoder(dec)
+	// Over a bytes.Buffer the decoder parses the body where it is, without a copy.
+	dec.Reset(bytes.NewBuffer(body), v1Options)
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, false
 	}
+	// A name seen twice sends the body to the two-pass path, where the last one wins.
+	// Known names are few; unknown ones are checked in extra (a list of every name would
+	// make a body of many small members cost quadratic time).
 	var names [16]string
-	seen := names[:0]
+	known := names[:0]
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil || tok.Kind() != '"' {
 			return nil, false
 		}
 		k := tok.String()
-		if slices.Contains(seen, k) {
-			return nil, false // the last one wins in the two-pass path
-		}
-		seen = append(seen, k)
 		if dst := w.field(k); dst != nil {
-			if jsonv2.UnmarshalDecode(dec, dst, v1Options) != nil {
+			if slices.Contains(known, k) || jsonv2.UnmarshalDecode(dec, dst, v1Options) != nil {
 				return nil, false
 			}
+			known = append(known, k)
 			continue
+		}
+		if _, dup := extra[k]; dup {
+			return nil, false
 		}
 		v, err := dec.ReadValue()
 		if err != nil {
@@ -171,24 +170,13 @@ func decodeMembers(body []byte, w *wireRequest) (extra map[string]json.RawMessag
 	return extra, true
 }
 
-// bodyDecoder is a JSON decoder over a request body; its buffers are kept for the next.
-type bodyDecoder struct {
-	body bytes.Reader
-	dec  jsontext.Decoder
-}
+// decoders keeps JSON decoders for request bodies: a decoder's state is worth reusing.
+var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
 
-// maxPooledBody is the largest body decoded with a pooled decoder: its buffer grows to the
-// body's size, and the pool should not keep megabytes for the next small request.
-const maxPooledBody = 64 << 10
-
-var decoders = sync.Pool{New: func() any { return new(bodyDecoder) }}
-
-// put returns d to the pool without references to the request (its buffer's stale bytes
-// stay, as in any freed memory).
-func (d *bodyDecoder) put() {
-	d.body.Reset(nil)
-	d.dec.Reset(&d.body)
-	decoders.Put(d)
+// putDecoder returns dec to the pool without a reference to the request's body.
+func putDecoder(dec *jsontext.Decoder) {
+	dec.Reset(new(bytes.Buffer))
+	decoders.Put(dec)
 }
 
 // v1Options decode as jsonv1.Unmarshal does.

@@ -250,6 +250,7 @@ func FuzzDecodeMembers(f *testing.F) {
 	f.Add(benchBody)
 	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":"hi"}],"x-vendor":{"a":[1, 2 ,"三"]},"n":1}`))
 	f.Add([]byte(`{"model":"a","model":"b","messages":[]}`))
+	f.Add([]byte(`{"x":1,"model":"chat","messages":[{"role":"user","content":"hi"}],"x":{"b":2}}`))
 	f.Add([]byte(` {"mod\u0065l":"chat","stream_options":{"include_usage":true},"stream":true,"stop":"x"} `))
 	f.Add([]byte(`{"model":"chat"} {}`))
 	f.Add([]byte(`{"temperature":"hot","messages":[{"role":1}]}`))
@@ -284,6 +285,20 @@ func TestDecodeMembersTakesCommonBodies(t *testing.T) {
 		var w wireRequest
 		if _, ok := decodeMembers([]byte(body), &w); !ok || w.Model != "chat" {
 			t.Errorf("one pass refused %s", body)
+		}
+	}
+	// A repeated name, known or not, goes to the two passes, where the last one wins.
+	for _, body := range []string{
+		`{"x":1,"model":"chat","messages":[{"role":"user","content":"hi"}],"x":{"b":2}}`,
+		`{"model":"a","messages":[{"role":"user","content":"hi"}],"model":"chat","x":{"b":2}}`,
+	} {
+		var w wireRequest
+		if _, ok := decodeMembers([]byte(body), &w); ok {
+			t.Errorf("one pass took a repeated name: %s", body)
+		}
+		req, err := DecodeRequest([]byte(body), Limits{})
+		if err != nil || req.Model != "chat" || string(req.Extra["x"]) != `{"b":2}` {
+			t.Errorf("%s: got %+v, %v; want the last of each", body, req, err)
 		}
 	}
 }
