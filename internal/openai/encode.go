@@ -232,15 +232,7 @@ func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
 	if extra == nil && len(meta.Extra) > 0 {
 		var err error
 		// Members the object has are not encoded at all (as when the object was a map).
-		if extra, err = encodeExtra(meta.Extra, func(k string) bool {
-			switch k {
-			case "choices", "created", "id", "model", "object":
-				return true
-			case "usage":
-				return r.Usage != nil
-			}
-			return false
-		}); err != nil {
+		if extra, err = encodeExtra(meta.Extra, func(k string) bool { return objectHas(k, r.Usage != nil) }); err != nil {
 			return nil, err
 		}
 	}
@@ -391,15 +383,19 @@ func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return appendExtra(b, members, func(k string) bool {
-		switch k {
-		case "id", "object", "created", "model", "choices":
-			return true
-		case "usage":
-			return c.Usage != nil
-		}
-		return false
-	}), nil
+	return appendExtra(b, members, func(k string) bool { return objectHas(k, c.Usage != nil) }), nil
+}
+
+// objectHas reports whether a chat.completion or chunk object has a member k of its own
+// (usage only when there is usage): an extra member of that name is left out.
+func objectHas(k string, usage bool) bool {
+	switch k {
+	case "choices", "created", "id", "model", "object":
+		return true
+	case "usage":
+		return usage
+	}
+	return false
 }
 
 // appendTextChunk renders the chunks that make up almost all of a stream (role, content or
