@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
 	"github.com/qiao-gateway/qiao/internal/jsonw"
 )
 

@@ -238,8 +238,8 @@ func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
 	}
 	b := make([]byte, 0, 256+len(meta.ID)+len(meta.Model)+len(r.Message.Content)+len(r.Message.ReasoningContent))
 	b = append(b, '{')
-	// base are the object's own members, sorted; an extra member of the same name is
-	// dropped (the usage member only exists with usage).
+	// base are the object's possible members, sorted; a (frozen) extra member of a name the
+	// object has is dropped.
 	base := [...]string{"choices", "created", "id", "model", "object", "usage"}
 	i, first := 0, true
 	sep := func() {
@@ -253,7 +253,7 @@ func EncodeResponse(meta Meta, r chat.Response) ([]byte, error) {
 			sep()
 			b = append(b, extra[i].member...)
 		}
-		if i < len(extra) && extra[i].key == k && (k != "usage" || r.Usage != nil) {
+		if i < len(extra) && extra[i].key == k && objectHas(k, r.Usage != nil) {
 			i++
 		}
 		switch k {
