@@ -44,7 +44,7 @@ func BenchmarkEncodeChunk(b *testing.B) {
 	c := chat.Chunk{Delta: chat.Delta{Content: "你好，这是一个流式"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := EncodeChunk(meta, c, false); err != nil {
+		if _, err := AppendChunk(nil, meta, c, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -361,17 +361,18 @@ type chunkObject struct {
 	Usage   *wireUsage        `json:"usage,omitempty"`
 }
 
-// EncodeChunk renders one streamed chunk. withExtra adds meta.Extra (first and last event).
-// A chunk that carries only usage is rendered the OpenAI way: an empty choices array.
-func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
-	var b []byte
+// AppendChunk appends one streamed chunk to b (the SSE writer's buffer: a chunk allocates
+// nothing). withExtra adds meta.Extra (first and last event). A chunk that carries only
+// usage is rendered the OpenAI way: an empty choices array.
+func AppendChunk(b []byte, meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 	if len(c.Delta.ToolCalls) == 0 && c.Usage == nil {
-		b = appendTextChunk(make([]byte, 0, 160+len(meta.ID)+len(meta.Model)+len(c.Delta.Content)+len(c.Delta.ReasoningContent)), meta, c)
+		b = appendTextChunk(b, meta, c)
 	} else {
-		var err error
-		if b, err = encodeChunk(meta, c); err != nil {
-			return nil, err
+		obj, err := encodeChunk(meta, c)
+		if err != nil {
+			return b, err
 		}
+		b = append(b, obj...)
 	}
 	if !withExtra || len(meta.Extra) == 0 {
 		return b, nil
@@ -380,7 +381,7 @@ func EncodeChunk(meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
 	if members == nil {
 		var err error
 		if members, err = encodeExtra(meta.Extra, nil); err != nil {
-			return nil, err
+			return b, err
 		}
 	}
 	return appendExtra(b, members, func(k string) bool { return objectHas(k, c.Usage != nil) }), nil

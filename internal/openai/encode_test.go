@@ -24,7 +24,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		{"usage only", chat.Chunk{Usage: &chat.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7, ReasoningTokens: 1, CachedTokens: 2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := EncodeChunk(meta, tc.in, true)
+			b, err := AppendChunk(nil, meta, tc.in, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestTextChunkMatchesGeneric(t *testing.T) {
 		{Delta: chat.Delta{Content: "end"}, FinishReason: "content_filter"},
 		{},
 	} {
-		fast, err := EncodeChunk(meta, c, false)
+		fast, err := AppendChunk(nil, meta, c, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,14 +163,14 @@ func TestChunkExtra(t *testing.T) {
 	} {
 		meta := Meta{ID: "chatcmpl-1", Created: 1, Model: "m", Extra: extra}
 		want := referenceChunk(t, meta, c)
-		got, err := EncodeChunk(meta, c, true)
+		got, err := AppendChunk(nil, meta, c, true)
 		if err != nil || string(got) != want {
 			t.Errorf("chunk %+v:\n got  %s (%v)\n want %s", c, got, err, want)
 		}
 		if err := meta.Freeze(); err != nil {
 			t.Fatal(err)
 		}
-		frozen, err := EncodeChunk(meta, c, true)
+		frozen, err := AppendChunk(nil, meta, c, true)
 		if err != nil || string(frozen) != want {
 			t.Errorf("frozen chunk %+v:\n got  %s (%v)\n want %s", c, frozen, err, want)
 		}
@@ -186,7 +186,7 @@ func FuzzTextChunk(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning, finish string) {
 		meta := Meta{ID: id, Created: created, Model: model}
 		c := chat.Chunk{Delta: chat.Delta{Role: role, Content: content, ReasoningContent: reasoning}, FinishReason: finish}
-		fast, _ := EncodeChunk(meta, c, false)
+		fast, _ := AppendChunk(nil, meta, c, false)
 		generic, err := encodeChunk(meta, c)
 		if err != nil {
 			t.Fatal(err)

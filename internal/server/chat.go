@@ -245,7 +245,25 @@ func (o *sseWriter) data(b []byte) error {
 	if o.err != nil {
 		return o.err
 	}
-	o.buf = append(append(append(o.buf[:0], "data: "...), b...), "\n\n"...)
+	o.buf = append(append(o.buf[:0], "data: "...), b...)
+	return o.write()
+}
+
+// chunk writes one chunk as a "data:" event, encoded straight into the writer's buffer.
+func (o *sseWriter) chunk(meta openai.Meta, c chat.Chunk, withExtra bool) error {
+	if o.err != nil {
+		return o.err
+	}
+	var err error
+	if o.buf, err = openai.AppendChunk(append(o.buf[:0], "data: "...), meta, c, withExtra); err != nil {
+		return err
+	}
+	return o.write()
+}
+
+// write ends the event in the buffer and writes it.
+func (o *sseWriter) write() error {
+	o.buf = append(o.buf, "\n\n"...)
 	if _, err := o.w.Write(o.buf); err != nil {
 		o.err = err
 		return err
@@ -275,13 +293,7 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	out.w.WriteHeader(http.StatusOK)
-	send := func(c chat.Chunk, withExtra bool) error {
-		b, err := openai.EncodeChunk(meta, c, withExtra)
-		if err != nil {
-			return err
-		}
-		return out.data(b)
-	}
+	send := func(c chat.Chunk, withExtra bool) error { return out.chunk(meta, c, withExtra) }
 	var (
 		usage  *chat.Usage
 		final  chat.Chunk

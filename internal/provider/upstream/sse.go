@@ -44,7 +44,9 @@ type SSEReader struct {
 
 // NewSSEReader returns a reader over r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 32<<10), data: make([]byte, 0, 1<<10)}
+	// Events are a few hundred bytes; a longer line is gathered in s.line. A 32 KiB buffer
+	// was a third of what a streamed request allocated.
+	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10), data: make([]byte, 0, 1<<10)}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends cleanly between events;
