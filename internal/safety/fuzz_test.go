@@ -85,7 +85,8 @@ func FuzzParseGuard(f *testing.F) {
 // prefix of the text, ends, and when it blocks nothing from the blocking term on is out.
 func FuzzModerate(f *testing.F) {
 	files := &memFiles{files: map[string]string{"t.pack": testPack}}
-	c, err := New(Config{Packs: []string{"t.pack"}, OutputWindow: 8}, Options{ReadFile: files.read})
+	const window = 8
+	c, err := New(Config{Packs: []string{"t.pack"}, OutputWindow: window}, Options{ReadFile: files.read})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -110,14 +111,26 @@ func FuzzModerate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		block, _ := scanWhole(c.lex.Load(), text, false)
+		lx := c.lex.Load()
+		block, _ := scanWhole(lx, text, false)
 		if res.FinishReason == chat.FinishContentFilter {
 			got := strings.TrimSuffix(res.Message.Content, c.Refusal(""))
 			if !strings.HasPrefix(text, got) {
 				t.Fatalf("delivered %q is not a prefix of %q", got, text)
 			}
 			if block != nil && int64(len(got)) > block.Offset {
-				t.Fatalf("delivered %q reaches into the blocked term at %d", got, block.Offset)
+				// The documented bound: only a term spanning more than the output window
+				// (separators inside it count: "炸" + 9 spaces + "药") may leak its beginning.
+				end := len(text)
+				for k := int(block.Offset) + 1; k <= len(text); k++ {
+					if h, _ := scanWhole(lx, text[:k], false); h != nil && h.Offset == block.Offset {
+						end = k
+						break
+					}
+				}
+				if span := utf8.RuneCountInString(text[block.Offset:end]); span <= window {
+					t.Fatalf("delivered %q reaches into the blocked term at %d, which spans %d runes (window %d)", got, block.Offset, span, window)
+				}
 			}
 			return
 		}

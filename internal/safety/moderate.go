@@ -55,7 +55,9 @@ func (ch *channel) release(window int, all bool) string {
 		// Every rune the walk back steps over is at least one byte: with no more than window
 		// bytes after cut the bound cannot move it, and the walk (on every chunk) is skipped.
 		if int64(len(ch.held))-cut > int64(window) {
-			i, n := len(ch.held), 0
+			// Count back from what the scanner consumed: the first bytes of a rune split
+			// across chunks are not a rune yet (each would count as one).
+			i, n := int(ch.sc.raw-ch.base), 0
 			for i > 0 && n < window {
 				_, size := utf8.DecodeLastRune(ch.held[:i])
 				i -= size

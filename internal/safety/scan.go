@@ -167,7 +167,7 @@ func (s *scanner) rune(r rune, size int) {
 	if r < utf8.RuneSelf {
 		c := asciiTab[r]
 		if c == 0 {
-			s.sepPending = true
+			s.separator()
 			return
 		}
 		s.buf = append(s.buf[:0], c)
@@ -177,7 +177,7 @@ func (s *scanner) rune(r rune, size int) {
 	}
 	switch cls {
 	case classSep:
-		s.sepPending = true
+		s.separator()
 		return
 	case classZW:
 		return
@@ -219,6 +219,20 @@ func (s *scanner) rune(r rune, size int) {
 		}
 	}
 	s.sepPending = false
+}
+
+// separator notes a separator. Matches waiting for what follows them are decided now: the
+// next rune, whatever it is, will count as a word boundary. Waiting for it would hold their
+// text while separators go on, and the output window would let it out undecided.
+func (s *scanner) separator() {
+	s.sepPending = true
+	if len(s.pending) == 0 || s.block != nil {
+		return
+	}
+	for _, m := range s.pending { // as the next rune would decide them
+		s.resolve(m, true)
+	}
+	s.pending = s.pending[:0]
 }
 
 func (s *scanner) onMatch(pat int32) {
