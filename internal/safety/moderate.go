@@ -26,28 +26,51 @@ func (c *Checker) Moderate(ctx context.Context, meta Meta, s chat.Stream, cancel
 	m := &modStream{
 		c: c, ctx: ctx, lx: lx, meta: meta, up: s, cancel: cancel,
 		window:  c.cfg.OutputWindow,
-		content: channel{sc: newScanner(lx)}, reasoning: channel{sc: newScanner(lx)},
+		content: channel{lx: lx}, reasoning: channel{lx: lx},
 	}
-	m.content.sc.deferCombos, m.reasoning.sc.deferCombos = true, true
+	m.content.scanner() // the reasoning channel's waits for reasoning text: most answers have none
 	m.useGuard = c.guard != nil && c.cfg.Guard.Output
 	return m
 }
 
 type channel struct {
-	sc   *scanner
-	held []byte // raw text not yet released; held[0] is at raw offset base
+	lx   *lexicon
+	sc   *scanner // nil until scanner is called
+	held []byte   // raw text not yet released; held[0] is at raw offset base
 	base int64
+}
+
+// scanner returns the channel's scanner, made on first use.
+func (ch *channel) scanner() *scanner {
+	if ch.sc == nil {
+		ch.sc = newScanner(ch.lx)
+		ch.sc.deferCombos = true
+	}
+	return ch.sc
 }
 
 // push scans text and holds it.
 func (ch *channel) push(text string) {
+	if text == "" {
+		return
+	}
 	ch.held = append(ch.held, text...)
-	ch.sc.feed(text)
+	ch.scanner().feed(text)
+}
+
+// finish tells the scanner, if there is one, that the text has ended.
+func (ch *channel) finish() {
+	if ch.sc != nil {
+		ch.sc.finish()
+	}
 }
 
 // release returns the text that can go out: everything before the scanner's hold point,
 // and more if more than window characters would stay held.
 func (ch *channel) release(window int, all bool) string {
+	if ch.sc == nil {
+		return "" // no text yet
+	}
 	cut := int64(len(ch.held))
 	if !all {
 		cut = ch.sc.holdFrom() - ch.base
@@ -167,8 +190,8 @@ func (m *modStream) step(c chat.Chunk) {
 // finish ends the answer: the scanners see the end of text, and everything held that
 // passes goes out with the final chunk's finish reason and usage.
 func (m *modStream) finish(last chat.Chunk) {
-	m.content.sc.finish()
-	m.reasoning.sc.finish()
+	m.content.finish()
+	m.reasoning.finish()
 	if m.checkBlock() {
 		return
 	}
@@ -191,6 +214,9 @@ func (m *modStream) finish(last chat.Chunk) {
 // checkBlock turns a lexicon block in either channel into the end of the answer.
 func (m *modStream) checkBlock() bool {
 	for _, sc := range [2]*scanner{m.content.sc, m.reasoning.sc} {
+		if sc == nil {
+			continue
+		}
 		if h := sc.block; h != nil {
 			d := Decision{Stage: "output", Source: "lexicon", Rule: h.Rule, Category: h.Category}
 			if m.c.cfg.RecordTerm {
@@ -289,8 +315,12 @@ func (m *modStream) stop() {
 }
 
 func (m *modStream) reportFlags() {
-	flags := m.c.appendFlags(nil, m.content.sc.flags)
-	flags = m.c.appendFlags(flags, m.reasoning.sc.flags)
+	var flags []Hit
+	for _, sc := range [2]*scanner{m.content.sc, m.reasoning.sc} {
+		if sc != nil {
+			flags = m.c.appendFlags(flags, sc.flags)
+		}
+	}
 	if len(flags) > 0 {
 		m.c.notify(m.meta, Decision{Action: ActionFlag, Stage: "output", Source: "lexicon", Flags: flags, PackVersion: m.lx.version})
 	}
