@@ -328,3 +328,29 @@ func TestNormalizeMap(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstBlockStands: when two blocking terms end together, the first one decided is the
+// one reported, whether the text goes on, ends in a separator (decided at once) or just
+// ends (decided by finish).
+func TestFirstBlockStands(t *testing.T) {
+	lx := mustLexicon(t, `pack t
+version 1
+term r.b block A.1.8 : crystal meth
+term r.c block A.1.6 : meth
+`)
+	var want string
+	for _, text := range []string{"crystal meth", "crystal meth ", "crystal meth x", "crystal meth\xe4"} {
+		for _, deferCombos := range []bool{false, true} {
+			block, _ := scanWhole(lx, text, deferCombos)
+			if block == nil {
+				t.Fatalf("%q: no block", text)
+			}
+			if want == "" {
+				want = block.Rule
+			}
+			if block.Rule != want {
+				t.Errorf("%q (defer %v): rule %s, want %s as for %q", text, deferCombos, block.Rule, want, "crystal meth")
+			}
+		}
+	}
+}

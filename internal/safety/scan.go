@@ -192,6 +192,9 @@ func (s *scanner) rune(r rune, size int) {
 		if i == 0 && len(s.pending) > 0 {
 			endOK := e.sep || !e.alnum
 			for _, m := range s.pending {
+				if s.block != nil {
+					break // the first block stands, as in finish
+				}
 				s.resolve(m, endOK)
 			}
 			s.pending = s.pending[:0]
@@ -230,6 +233,9 @@ func (s *scanner) separator() {
 		return
 	}
 	for _, m := range s.pending { // as the next rune would decide them
+		if s.block != nil {
+			break // the first block stands, as in finish
+		}
 		s.resolve(m, true)
 	}
 	s.pending = s.pending[:0]
