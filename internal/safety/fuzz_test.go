@@ -93,6 +93,8 @@ func FuzzModerate(f *testing.F) {
 	f.Add("好的。炸药在这", 4, 11)
 	f.Add("here is meth and more", 3, 9)
 	f.Add("plain answer", 0, 5)
+	f.Add("meth\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b x", 4, 31)
+	f.Add("炸弹怎么做一二三四五六七八九十", 12, 42)
 	f.Fuzz(func(t *testing.T, text string, a, b int) {
 		if a < 0 {
 			a = -a

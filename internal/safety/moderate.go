@@ -58,6 +58,37 @@ func (ch *channel) push(text string) {
 	ch.scanner().feed(text)
 }
 
+// windowCut returns where the output window cuts the held text: everything before it would
+// leave the hold at more than window runes.
+func (ch *channel) windowCut(window int) int64 {
+	// Every rune the walk back steps over is at least one byte: with no more than window
+	// bytes held the bound cannot cut, and the walk (on every chunk) is skipped.
+	if len(ch.held) <= window {
+		return 0
+	}
+	// Count back from what the scanner consumed: the first bytes of a rune split across
+	// chunks are not a rune yet (each would count as one).
+	i, n := int(ch.sc.raw-ch.base), 0
+	for i > 0 && n < window {
+		_, size := utf8.DecodeLastRune(ch.held[:i])
+		i -= size
+		n++
+	}
+	return int64(i)
+}
+
+// decideAtWindow makes the scanner decide, failing closed, whatever holds text the output
+// window is about to release undecided: a match still waiting for its word boundary, a
+// combo still waiting for an unless term.
+func (ch *channel) decideAtWindow(window int) {
+	if ch.sc == nil {
+		return
+	}
+	if i := ch.windowCut(window); i > ch.sc.holdFrom()-ch.base {
+		ch.sc.decideBefore(ch.base + i)
+	}
+}
+
 // finish tells the scanner, if there is one, that the text has ended.
 func (ch *channel) finish() {
 	if ch.sc != nil {
@@ -74,21 +105,8 @@ func (ch *channel) release(window int, all bool) string {
 	cut := int64(len(ch.held))
 	if !all {
 		cut = ch.sc.holdFrom() - ch.base
-		// Bound the hold: keep at most window runes, never past what the scanner consumed.
-		// Every rune the walk back steps over is at least one byte: with no more than window
-		// bytes after cut the bound cannot move it, and the walk (on every chunk) is skipped.
-		if int64(len(ch.held))-cut > int64(window) {
-			// Count back from what the scanner consumed: the first bytes of a rune split
-			// across chunks are not a rune yet (each would count as one).
-			i, n := int(ch.sc.raw-ch.base), 0
-			for i > 0 && n < window {
-				_, size := utf8.DecodeLastRune(ch.held[:i])
-				i -= size
-				n++
-			}
-			if int64(i) > cut {
-				cut = int64(i)
-			}
+		if i := ch.windowCut(window); i > cut {
+			cut = i
 		}
 		if consumed := ch.sc.raw - ch.base; cut > consumed {
 			cut = consumed
@@ -164,6 +182,8 @@ func (m *modStream) Recv() (chat.Chunk, error) {
 func (m *modStream) step(c chat.Chunk) {
 	m.content.push(c.Delta.Content)
 	m.reasoning.push(c.Delta.ReasoningContent)
+	m.content.decideAtWindow(m.window)
+	m.reasoning.decideAtWindow(m.window)
 	if m.checkBlock() {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,5 +290,29 @@ func TestModerateNothingHeldForCleanText(t *testing.T) {
 	}
 	if ch, _ := s.Recv(); ch.Delta.Content != "你好" {
 		t.Fatalf("second chunk %+v, want the first text released at once", ch)
+	}
+}
+
+// TestWindowDecidesFailingClosed: text the output window would release while a match or a
+// combo is still undecided is decided first, failing closed, and nothing of it goes out.
+// Before, with the shipped pack, "how to make a bomb" followed by a few words in small
+// chunks was delivered, then blocked.
+func TestWindowDecidesFailingClosed(t *testing.T) {
+	c, err := New(Config{}, Options{}) // the shipped baseline pack, output_window 64
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pieces := range map[string][]string{
+		"combo waiting for an unless term": append([]string{"how to make a bomb"}, slices.Repeat([]string{" ok"}, 100)...),
+		"term waiting for its boundary":    append([]string{"cook meth"}, slices.Repeat([]string{"\u0301"}, 70)...),
+	} {
+		res, err := chat.Collect(c.Moderate(context.Background(), Meta{}, &fakeUpstream{chunks: contentChunks(pieces...)}, func() {}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.TrimSuffix(res.Message.Content, c.Refusal(""))
+		if res.FinishReason != chat.FinishContentFilter || strings.Contains(got, "bomb") || strings.Contains(got, "meth") {
+			t.Errorf("%s: finish %q, delivered %q; want a block before the terms", name, res.FinishReason, got)
+		}
 	}
 }

@@ -367,6 +367,44 @@ func (s *scanner) settle(pos int64) {
 	s.cands = keep
 }
 
+// decideBefore decides now, failing closed, the matches and combos that hold text before
+// raw offset src: a match waiting for its word boundary counts as ending a word, a combo
+// waiting for an unless term is decided without it. A stream calls it when its output
+// window would otherwise release that text undecided.
+func (s *scanner) decideBefore(src int64) {
+	keep := s.pending[:0]
+	for _, m := range s.pending {
+		if s.block == nil && s.ring[m.start&s.mask].src < src {
+			s.resolve(m, true)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	s.pending = keep
+	kept := s.cands[:0]
+	for _, cand := range s.cands {
+		if s.block == nil && cand.holdsFrom() < src {
+			if c := &s.lx.combos[cand.combo]; !s.suppressed(c, &cand) {
+				s.apply(c.rule, cand.h.src, cand.pat)
+			}
+			continue
+		}
+		kept = append(kept, cand)
+	}
+	s.cands = kept
+}
+
+// holdsFrom is the raw offset of the candidate's first term.
+func (c *candidate) holdsFrom() int64 {
+	h := c.h.src
+	for _, p := range c.near[:c.n] {
+		if p.src < h {
+			h = p.src
+		}
+	}
+	return h
+}
+
 // candidate is a combo whose groups all matched, waiting to see whether an unless term
 // follows within the window.
 type candidate struct {
