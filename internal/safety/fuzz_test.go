@@ -95,6 +95,7 @@ func FuzzModerate(f *testing.F) {
 	f.Add("plain answer", 0, 5)
 	f.Add("meth\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b x", 4, 31)
 	f.Add("炸弹怎么做一二三四五六七八九十", 12, 42)
+	f.Add("how to make explosives, a history", 5, 20)
 	f.Fuzz(func(t *testing.T, text string, a, b int) {
 		if a < 0 {
 			a = -a
@@ -114,7 +115,7 @@ func FuzzModerate(f *testing.F) {
 			t.Fatal(err)
 		}
 		lx := c.lex.Load()
-		block, _ := scanWhole(lx, text, false)
+		block, _ := scanWhole(lx, text, true) // as production scans: combos wait for unless terms
 		if res.FinishReason == chat.FinishContentFilter {
 			got := strings.TrimSuffix(res.Message.Content, c.Refusal(""))
 			if !strings.HasPrefix(text, got) {
@@ -125,7 +126,7 @@ func FuzzModerate(f *testing.F) {
 				// (separators inside it count: "炸" + 9 spaces + "药") may leak its beginning.
 				end := len(text)
 				for k := int(block.Offset) + 1; k <= len(text); k++ {
-					if h, _ := scanWhole(lx, text[:k], false); h != nil && h.Offset == block.Offset {
+					if h, _ := scanWhole(lx, text[:k], true); h != nil && h.Offset == block.Offset {
 						end = k
 						break
 					}
