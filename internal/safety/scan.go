@@ -147,13 +147,7 @@ func (s *scanner) finish() {
 		s.rune(utf8.RuneError, 1)
 	}
 	s.npartial = 0
-	for _, m := range s.pending {
-		if s.block != nil {
-			break
-		}
-		s.resolve(m, true)
-	}
-	s.pending = s.pending[:0]
+	s.resolvePending(true)
 	if len(s.cands) > 0 && s.block == nil {
 		s.settle(-1)
 	}
@@ -190,14 +184,7 @@ func (s *scanner) rune(r rune, size int) {
 		e := &s.ring[s.pos&s.mask]
 		*e = ringEnt{src: src, rn: s.runes, sep: i == 0 && s.sepPending, alnum: isAlnum(b)}
 		if i == 0 && len(s.pending) > 0 {
-			endOK := e.sep || !e.alnum
-			for _, m := range s.pending {
-				if s.block != nil {
-					break // the first block stands, as in finish
-				}
-				s.resolve(m, endOK)
-			}
-			s.pending = s.pending[:0]
+			s.resolvePending(e.sep || !e.alnum)
 			if s.block != nil {
 				return
 			}
@@ -229,14 +216,16 @@ func (s *scanner) rune(r rune, size int) {
 // text while separators go on, and the output window would let it out undecided.
 func (s *scanner) separator() {
 	s.sepPending = true
-	if len(s.pending) == 0 || s.block != nil {
-		return
-	}
-	for _, m := range s.pending { // as the next rune would decide them
+	s.resolvePending(true) // as the next rune would
+}
+
+// resolvePending decides the matches waiting for what follows them; the first block stands.
+func (s *scanner) resolvePending(endOK bool) {
+	for _, m := range s.pending {
 		if s.block != nil {
-			break // the first block stands, as in finish
+			break
 		}
-		s.resolve(m, true)
+		s.resolve(m, endOK)
 	}
 	s.pending = s.pending[:0]
 }
