@@ -111,6 +111,32 @@ func (s *SSEReader) Next() (Event, error) {
 	}
 }
 
+// EventBuffered reports whether the next call of Next will return without reading from the
+// underlying reader: a whole event (a line that is not blank, then a blank line) is already in
+// the buffer, or the stream has ended. It never reads, so it never waits.
+func (s *SSEReader) EventBuffered() bool {
+	if s.err != nil {
+		return true
+	}
+	b, _ := s.r.Peek(s.r.Buffered())
+	seen := false
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		line := b[:i]
+		b = b[i+1:]
+		if len(line) == 0 || len(line) == 1 && line[0] == '\r' { // what trimEOL makes empty
+			if seen {
+				return true
+			}
+			continue
+		}
+		seen = true
+	}
+}
+
 // readLine returns one line without its line end. The returned slice is valid until the next
 // call.
 func (s *SSEReader) readLine() ([]byte, error) {

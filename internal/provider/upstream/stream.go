@@ -35,6 +35,10 @@ type EventStream struct {
 	pending   []chat.Chunk
 	events    int
 	delivered bool
+	// merge joins text that has already arrived into one chunk (see Recv); joined holds the
+	// joined text while it is gathered.
+	merge  bool
+	joined []byte
 	// closed is atomic because Close may be called from another goroutine to abort a Recv
 	// that is blocked on the network; everything else belongs to the Recv goroutine.
 	closed atomic.Bool
@@ -55,11 +59,12 @@ var _ chat.Stream = (*EventStream)(nil)
 // context the call was made with), so a consumer that buffers its output sends it then.
 func NewEventStream(c *Call, dec Decoder) *EventStream {
 	return &EventStream{provider: c.Provider, call: c, body: c.Resp.Body,
-		sse: NewSSEReader(chat.WaitReader(c.parent, c.Resp.Body)), dec: dec}
+		sse: NewSSEReader(chat.WaitReader(c.parent, c.Resp.Body)), dec: dec, merge: true}
 }
 
 // ReadEvents returns a stream over r without a Call (no timeouts). Tests and fuzzers use it to
-// run a decoder over recorded transcripts.
+// run a decoder over recorded transcripts: its chunks are the decoder's, one by one, without
+// the joining of buffered text that a live stream does.
 func ReadEvents(provider string, r io.Reader, dec Decoder) *EventStream {
 	return &EventStream{provider: provider, sse: NewSSEReader(r), dec: dec}
 }
@@ -107,16 +112,87 @@ func (s *EventStream) Recv() (chat.Chunk, error) {
 			return chat.Chunk{}, ErrClosed
 		}
 	}
+	c := s.pop()
+	if !s.delivered && anyOutput([]chat.Chunk{c}) {
+		// Before join: an error that join reads after c must know that c was delivered.
+		s.delivered = true
+	}
+	if s.merge && textKind(&c) != 0 {
+		s.join(&c)
+	}
+	return c, nil
+}
+
+func (s *EventStream) pop() chat.Chunk {
 	c := s.pending[0]
 	if len(s.pending) == 1 {
 		s.pending = s.pending[:0] // the next append reuses the array
 	} else {
 		s.pending = s.pending[1:]
 	}
-	if !s.delivered && anyOutput([]chat.Chunk{c}) {
-		s.delivered = true
+	return c
+}
+
+// join appends to c the text of the chunks that follow it and have already arrived: decoded,
+// or whole events in the read buffer. It never reads from the network, so c leaves no later
+// than it would alone; but what came in one read (a fast upstream, or a consumer that fell
+// behind) goes through the stages after this one (restore, moderation, labels, encoding) and
+// out to the client as one chunk instead of one per event: a tenth of the events, often,
+// for the same text. Only plain text of the same kind joins; a role, a tool call, a finish,
+// usage or an error ends the run and comes in its own chunk, as before.
+func (s *EventStream) join(c *chat.Chunk) {
+	kind := textKind(c)
+	joined := false
+	for {
+		if len(s.pending) == 0 {
+			if s.err != nil || s.closed.Load() || !s.sse.EventBuffered() {
+				break
+			}
+			s.fill()
+			continue
+		}
+		next := &s.pending[0]
+		if textKind(next) != kind || next.Delta.Role != "" {
+			break
+		}
+		if !joined {
+			s.joined = append(s.joined[:0], c.Delta.Content...)
+			s.joined = append(s.joined, c.Delta.ReasoningContent...)
+			joined = true
+		}
+		s.joined = append(s.joined, next.Delta.Content...)
+		s.joined = append(s.joined, next.Delta.ReasoningContent...)
+		s.pop()
 	}
-	return c, nil
+	if !joined {
+		return
+	}
+	if kind == kindContent {
+		c.Delta.Content = string(s.joined)
+	} else {
+		c.Delta.ReasoningContent = string(s.joined)
+	}
+}
+
+const (
+	kindContent = 1 + iota
+	kindReasoning
+)
+
+// textKind says whether c is plain text that may be joined with its neighbours: answer text
+// (kindContent) or reasoning (kindReasoning), and nothing else but possibly a role; 0 for
+// anything else.
+func textKind(c *chat.Chunk) int {
+	if c.FinishReason != "" || c.Usage != nil || len(c.Delta.ToolCalls) > 0 {
+		return 0
+	}
+	switch {
+	case c.Delta.Content != "" && c.Delta.ReasoningContent == "":
+		return kindContent
+	case c.Delta.ReasoningContent != "" && c.Delta.Content == "":
+		return kindReasoning
+	}
+	return 0
 }
 
 // fill reads one event and decodes it, appending to pending or setting err.
