@@ -35,6 +35,12 @@ func (l Limits) maxMessages() int {
 // DecodeRequest parses a chat-completions request body. Every failure is a 400 *apierr.Error
 // that names the offending field.
 func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
+	return decodeRequest(body, lim, true)
+}
+
+// decodeRequest is DecodeRequest; common says whether the reflection-free path may take the
+// body (tests turn it off to have the general path as the reference).
+func decodeRequest(body []byte, lim Limits, common bool) (*chat.Request, error) {
 	if !utf8.Valid(body) {
 		return nil, apierr.BadRequest("invalid_encoding", "request body is not valid UTF-8")
 	}
@@ -46,12 +52,20 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 		return nil, apierr.BadRequest("invalid_json", "request body must be a JSON object")
 	}
 	var w wireRequest
-	extra, ok := decodeMembers(body, &w)
+	var msgs []chat.Message
+	var extra map[string]json.RawMessage
+	ok := false
+	if common {
+		msgs, extra, ok = decodeCommon(body, &w, lim)
+	}
 	if !ok {
-		w = wireRequest{}
-		var err error
-		if extra, err = splitMembers(body, &w); err != nil {
-			return nil, err
+		w, msgs = wireRequest{}, nil
+		if extra, ok = decodeMembers(body, &w); !ok {
+			w = wireRequest{}
+			var err error
+			if extra, err = splitMembers(body, &w); err != nil {
+				return nil, err
+			}
 		}
 	}
 	req := &chat.Request{
@@ -86,18 +100,10 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 	if err := decodeStop(w.Stop, &req.Params); err != nil {
 		return nil, err
 	}
-	if len(w.Messages) == 0 {
-		return nil, apierr.BadRequest("missing_messages", "messages must be a non-empty array").WithParam("messages")
-	}
-	if len(w.Messages) > lim.maxMessages() {
-		return nil, apierr.BadRequest("too_many_messages",
-			fmt.Sprintf("too many messages: %d, the limit is %d", len(w.Messages), lim.maxMessages())).WithParam("messages")
-	}
-	req.Messages = make([]chat.Message, len(w.Messages))
-	for i := range w.Messages {
-		if err := decodeMessage(&w.Messages[i], &req.Messages[i], i); err != nil {
-			return nil, err
-		}
+	if msgs != nil {
+		req.Messages = msgs // decodeCommon took only messages that pass the checks below
+	} else if err := decodeMessages(w.Messages, req, lim); err != nil {
+		return nil, err
 	}
 	for i, t := range w.Tools {
 		param := fmt.Sprintf("tools[%d]", i)
@@ -116,6 +122,23 @@ func DecodeRequest(body []byte, lim Limits) (*chat.Request, error) {
 		}})
 	}
 	return req, nil
+}
+
+func decodeMessages(ws []wireMessage, req *chat.Request, lim Limits) error {
+	if len(ws) == 0 {
+		return apierr.BadRequest("missing_messages", "messages must be a non-empty array").WithParam("messages")
+	}
+	if len(ws) > lim.maxMessages() {
+		return apierr.BadRequest("too_many_messages",
+			fmt.Sprintf("too many messages: %d, the limit is %d", len(ws), lim.maxMessages())).WithParam("messages")
+	}
+	req.Messages = make([]chat.Message, len(ws))
+	for i := range ws {
+		if err := decodeMessage(&ws[i], &req.Messages[i], i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeMembers decodes the request object in one pass: known members straight into w,

@@ -302,3 +302,73 @@ func TestDecodeMembersTakesCommonBodies(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeCommon holds the reflection-free path to the general one: whatever the body, the
+// request (or the error) is the same with it as without it.
+func FuzzDecodeCommon(f *testing.F) {
+	for _, s := range commonBodies {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"tool","content":"x","tool_call_id":"1"}]}`))
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":null}]}`))
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":"a","role":"system"}]}`))
+	f.Add([]byte(`{"model":"chat","messages":[{"role":"user","content":"\ud800\u0041 \udc00 \ud83d\ude00 \ud83d"}]}`))
+	f.Add([]byte(`{"model":"chat","max_tokens":1.5,"seed":-0,"n":2,"temperature":1e400,"messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"chat","stream_options":{},"messages":[{"role":"bot","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"chat","tools":[{"type":"function","function":{"name":"","parameters":null}}],"messages":[{"role":"user","content":"hi"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		lim := Limits{MaxMessages: 3}
+		want, wantErr := decodeRequest(body, lim, false)
+		got, gotErr := decodeRequest(body, lim, true)
+		// Errors come from the general path either way; of two bad members it may report
+		// either (splitMembers), so only the kind of error is compared.
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && errCode(wantErr) != errCode(gotErr) {
+			t.Fatalf("error %v, general path %v: %s", gotErr, wantErr, body)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("request differs (-general +common):\n%s\nbody: %s", d, body)
+		}
+	})
+}
+
+func errCode(err error) string {
+	if e, ok := apierr.As(err); ok {
+		return e.Code
+	}
+	return err.Error()
+}
+
+var commonBodies = []string{
+	string(benchBody),
+	`{"model":"chat","messages":[{"role":"user","content":"hi"}],"x-vendor":{"a":[1, 2 ,"三"]},"n":1}`,
+	` {"model" : "chat" ,"messages":[ {"role":"developer","content":"be brief","name":"ops"} , {"role":"user","content":""}],"stream":false} `,
+	`{"model":"chat","messages":[{"role":"user","content":"\u4f60\u597d\uD83D\uDE00 \"q\" \\ \/ \n\t\r\b\f"}],"stop":["\u3002","\n"],"tool_choice":"auto","Model":"x"}`,
+	`{"model":"chat","stream":true,"stream_options":{"include_usage":false},"temperature":0,"top_p":1E-2,"max_tokens":100,"max_completion_tokens":50,"seed":-9007199254740993,"presence_penalty":-0.5,"frequency_penalty":2,"n":1,"messages":[{"role":"assistant","content":"ok"},{"role":"user","content":"again"}]}`,
+	`{"model":"chat","tools":[],"messages":[{"role":"system","content":"s"}],"metadata":{"k":"\u00e9"},"user":"u-1","logit_bias":{"50256":-100}}`,
+}
+
+// TestDecodeCommonTakesCommonBodies: ordinary requests take the reflection-free path (the
+// fuzz test above only holds it to the general path when it does), and what it cannot decode
+// goes the general way.
+func TestDecodeCommonTakesCommonBodies(t *testing.T) {
+	for _, body := range commonBodies {
+		var w wireRequest
+		if _, _, ok := decodeCommon([]byte(strings.TrimSpace(body)), &w, Limits{}); !ok {
+			t.Errorf("the common path refused %s", body)
+		}
+	}
+	for _, body := range []string{
+		`{"model":"chat","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`,
+		`{"model":"chat","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`,
+		`{"model":"chat","messages":[{"role":"user","content":"hi"}],"model":"again"}`,
+		`{"model":"chat","messages":[]}`,
+	} {
+		var w wireRequest
+		if _, _, ok := decodeCommon([]byte(body), &w, Limits{}); ok {
+			t.Errorf("the common path took %s", body)
+		}
+		if _, err := DecodeRequest([]byte(body), Limits{}); err != nil && !strings.Contains(body, `"messages":[]`) {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}

@@ -151,11 +151,42 @@ func (p *scanner) stringOrNull() (string, bool) {
 	return string(raw), true
 }
 
-// skipString skips a string that stringOrNull would accept, without building it: most of a
-// chunk's members (id, object, model, system_fingerprint) are skipped on every event.
+// skipString skips a valid string without building it: most of a chunk's members (id,
+// object, model, system_fingerprint) are skipped on every event, and a request's members
+// that are passed through are only checked.
 func (p *scanner) skipString() bool {
-	_, ok := p.str(func([]byte, byte) {})
-	return ok
+	if !p.byte('"') {
+		return false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			ok := utf8.Valid(p.b[start:p.i])
+			p.i++
+			return ok
+		case c < 0x20:
+			return false
+		case c == '\\':
+			if p.i+1 >= len(p.b) {
+				return false
+			}
+			switch p.b[p.i+1] {
+			case '"', '\\', '/', 'n', 't', 'r', 'b', 'f':
+				p.i += 2
+			case 'u':
+				if hex4(p.b[p.i+2:]) < 0 {
+					return false
+				}
+				p.i += 6
+			default:
+				return false
+			}
+		default:
+			p.i++
+		}
+	}
+	return false
 }
 
 // str reads a string's bytes after optional whitespace. Each escape is reported to unescape
