@@ -387,8 +387,9 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 			return nil
 		}
 	}
+	// No flush: net/http sends what is buffered together with the end of the chunked body
+	// when the handler returns, in one write instead of two.
 	out.data([]byte("[DONE]"))
-	out.flush()
 	return nil
 }
 
