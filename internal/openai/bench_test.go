@@ -73,3 +73,31 @@ func BenchmarkEncodeResponse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeResponse decodes a whole upstream answer of text with usage; /general is the
+// reflective decoder the reflection-free path falls back to.
+func BenchmarkDecodeResponse(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-0123456789abcdef","object":"chat.completion","created":1700000000,"model":"qwen-plus","choices":[{"index":0,"message":{"role":"assistant","content":"` +
+		strings.Repeat("好的，周六上午去西湖散步，中午吃杭帮菜。", 6) + `"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":60,"completion_tokens":120,"total_tokens":180,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":null}`)
+	for _, general := range []bool{false, true} {
+		name := "text"
+		if general {
+			name = "general"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var err error
+				if general {
+					_, _, err = decodeResponse(body)
+				} else {
+					_, _, err = DecodeResponse(body)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -178,6 +178,56 @@ func FuzzDecodeResponse(f *testing.F) {
 	})
 }
 
+// FuzzTextResponseDecode: whatever the reflection-free answer decoder accepts, the general
+// one decodes to the same response.
+func FuzzTextResponseDecode(f *testing.F) {
+	for _, s := range textResponses {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`))
+	f.Add([]byte(`{"error":{"message":"bad","type":"t","code":"data_inspection_failed"}}`))
+	f.Add([]byte(`{"choices":[{"message":{"content":"a"}},{"message":{"content":"b"}}]}`))
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":1.5}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeTextResponse(data)
+		if !ok {
+			return
+		}
+		slow, eb, err := decodeResponse(data)
+		if err != nil || eb != nil {
+			t.Fatalf("fast path accepted what the general decoder refuses (%v, %v): %q", err, eb, data)
+		}
+		if d := cmp.Diff(slow, fast); d != "" {
+			t.Fatalf("responses differ (-general +fast) for %q:\n%s", data, d)
+		}
+	})
+}
+
+var textResponses = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"qwen-plus","choices":[{"index":0,"message":{"role":"assistant","content":"你好\n\"世界\""},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":1}},"system_fingerprint":null}`,
+	`{"choices":[{"message":{"role":"assistant","content":null,"reasoning_content":"想一想","refusal":null,"tool_calls":null},"finish_reason":null}],"usage":null}`,
+	` { "choices" : [ { "index" : 0 , "message" : { "content" : "x" , "audio" : null } , "finish_reason" : "length" } ] , "usage" : { "prompt_tokens" : 1 , "completion_tokens" : 2 , "completion_tokens_details" : { "reasoning_tokens" : 1 , "audio_tokens" : 0 } , "prompt_tokens_details" : null } } `,
+}
+
+// TestTextResponseFastPath: the common answers take the reflection-free path, with the
+// general decoder's result.
+func TestTextResponseFastPath(t *testing.T) {
+	for _, s := range textResponses {
+		fast, ok := decodeTextResponse([]byte(s))
+		if !ok {
+			t.Errorf("fast path refused %s", s)
+			continue
+		}
+		slow, _, err := decodeResponse([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(slow, fast); d != "" {
+			t.Errorf("%s (-general +fast):\n%s", s, d)
+		}
+	}
+}
+
 // FuzzTextChunkDecode: whatever the reflection-free chunk decoder accepts, the general one
 // decodes to the same chunk.
 func FuzzTextChunkDecode(f *testing.F) {

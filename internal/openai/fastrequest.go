@@ -324,16 +324,10 @@ func (p *scanner) float(dst **float64) bool {
 
 // int reads an integer written without a fraction or exponent into *dst.
 func (p *scanner) int(dst **int) bool {
-	p.space()
-	start := p.i
-	if !p.number() {
-		return false
-	}
-	n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, strconv.IntSize)
-	if err != nil {
+	var v int
+	if !p.count(&v) {
 		return false // a fraction, an exponent or out of range
 	}
-	v := int(n)
 	*dst = &v
 	return true
 }

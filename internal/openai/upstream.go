@@ -120,6 +120,14 @@ type upstreamResponse struct {
 // DecodeResponse parses a non-streaming upstream answer. An error body yields a non-nil
 // *ErrorBody.
 func DecodeResponse(body []byte) (chat.Response, *ErrorBody, error) {
+	if r, ok := decodeTextResponse(body); ok {
+		return r, nil, nil
+	}
+	return decodeResponse(body)
+}
+
+// decodeResponse is DecodeResponse for any answer, by reflection.
+func decodeResponse(body []byte) (chat.Response, *ErrorBody, error) {
 	var w upstreamResponse
 	if err := jsonv2.Unmarshal(body, &w, eventOptions); err != nil {
 		return chat.Response{}, nil, fmt.Errorf("openai: decode response: %w", err)
