@@ -74,10 +74,9 @@ func decodeCommon(body []byte, w *wireRequest, lim Limits) (msgs []chat.Message,
 			}
 		case "seed":
 			if ok = first(1 << 11); ok {
-				var n *int
-				if ok = p.int(&n); ok {
-					s := int64(*n)
-					w.Seed = &s
+				var n int64
+				if n, ok = p.integer(64); ok {
+					w.Seed = &n
 				}
 			}
 		case "presence_penalty":

@@ -236,14 +236,20 @@ func (p *scanner) details(name string, at func() *int) bool {
 	return ok
 }
 
-// count reads an integer written without a fraction or exponent.
+// count reads an int written without a fraction or exponent.
 func (p *scanner) count(dst *int) bool {
+	n, ok := p.integer(strconv.IntSize)
+	*dst = int(n)
+	return ok
+}
+
+// integer reads an integer of the given size written without a fraction or exponent.
+func (p *scanner) integer(bits int) (int64, bool) {
 	p.space()
 	start := p.i
 	if !p.number() {
-		return false
+		return 0, false
 	}
-	n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, strconv.IntSize)
-	*dst = int(n)
-	return err == nil
+	n, err := strconv.ParseInt(string(p.b[start:p.i]), 10, bits)
+	return n, err == nil
 }

@@ -82,7 +82,7 @@ func Whole(provider string, body []byte, dec Decoder) (chat.Stream, error) {
 		}
 		return chat.NewSliceStream(chunks...), nil
 	}
-	s := ReadEvents(provider, bytes.NewReader(body), dec)
+	s := ReadEvents(provider, bytes.NewReader(body), dec).Joined()
 	if err := s.Prime(); err != nil {
 		return nil, err
 	}

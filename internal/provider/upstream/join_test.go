@@ -14,8 +14,9 @@ import (
 	"github.com/qiao-gateway/qiao/internal/chat"
 )
 
-// wordDecoder decodes test events written as words: "c:TEXT" answer text, "r:TEXT"
-// reasoning, "role", "tool", "finish", "usage", "err" (a retryable upstream error), "done".
+// wordDecoder decodes test events written as words: "c:TEXT" answer text, "a:TEXT" answer
+// text with the assistant role, "r:TEXT" reasoning, "role", "tool", "finish", "usage", "err"
+// (a retryable upstream error), "done".
 type wordDecoder struct{ out [1]chat.Chunk }
 
 func (d *wordDecoder) Event(ev *Event) ([]chat.Chunk, bool, error) {
@@ -24,6 +25,8 @@ func (d *wordDecoder) Event(ev *Event) ([]chat.Chunk, bool, error) {
 	switch {
 	case strings.HasPrefix(s, "c:"):
 		c.Delta.Content = s[2:]
+	case strings.HasPrefix(s, "a:"):
+		c.Delta.Role, c.Delta.Content = chat.RoleAssistant, s[2:]
 	case strings.HasPrefix(s, "r:"):
 		c.Delta.ReasoningContent = s[2:]
 	case s == "role":
@@ -49,9 +52,7 @@ func (d *wordDecoder) End() ([]chat.Chunk, error) { return nil, nil }
 
 // joining returns a stream over r that joins buffered text, as a live stream does.
 func joining(r io.Reader) *EventStream {
-	s := ReadEvents("p", r, &wordDecoder{})
-	s.merge = true
-	return s
+	return ReadEvents("p", r, &wordDecoder{}).Joined()
 }
 
 func events(words ...string) string {
@@ -103,8 +104,13 @@ func TestJoinBufferedText(t *testing.T) {
 		want: []chat.Chunk{text("ab")},
 	}, {
 		name:  "a role ends a run",
-		words: []string{"c:a", "role", "c:b", "done"},
-		want:  []chat.Chunk{text("a"), {Delta: chat.Delta{Role: chat.RoleAssistant}}, text("b")},
+		words: []string{"c:a", "role", "c:b", "a:c", "done"},
+		want: []chat.Chunk{text("a"), {Delta: chat.Delta{Role: chat.RoleAssistant}}, text("b"),
+			{Delta: chat.Delta{Role: chat.RoleAssistant, Content: "c"}}},
+	}, {
+		name:  "the same role on every delta joins",
+		words: []string{"a:x", "a:y", "a:z", "done"},
+		want:  []chat.Chunk{{Delta: chat.Delta{Role: chat.RoleAssistant, Content: "xyz"}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,16 +188,27 @@ func TestJoinThenError(t *testing.T) {
 	}
 }
 
-// errWouldBlock is what blockAfter returns once its data is used up: a read that would wait.
-var errWouldBlock = errors.New("would block")
+// pieces delivers data in pieces of the sizes given (cycled; 0 means 1 byte), and counts
+// reads.
+type pieces struct {
+	data  []byte
+	sizes []byte
+	k     int
+	reads int
+}
 
-type blockAfter struct{ data []byte }
-
-func (r *blockAfter) Read(p []byte) (int, error) {
+func (r *pieces) Read(p []byte) (int, error) {
+	r.reads++
 	if len(r.data) == 0 {
-		return 0, errWouldBlock
+		return 0, io.EOF
 	}
-	n := copy(p, r.data)
+	n := 1
+	if len(r.sizes) > 0 {
+		n = int(r.sizes[r.k%len(r.sizes)]) + 1
+		r.k++
+	}
+	n = min(n, len(r.data), len(p))
+	copy(p, r.data[:n])
 	r.data = r.data[n:]
 	return n, nil
 }
@@ -212,7 +229,7 @@ func TestEventBuffered(t *testing.T) {
 		{"", false},
 	}
 	for _, tt := range tests {
-		s := NewSSEReader(&blockAfter{data: []byte(tt.in)})
+		s := NewSSEReader(&pieces{data: []byte(tt.in), sizes: []byte{255}})
 		s.r.Peek(1) // fill the buffer, as a read of the previous event would have
 		if got := s.EventBuffered(); got != tt.want {
 			t.Errorf("EventBuffered(%q) = %v, want %v", tt.in, got, tt.want)
@@ -220,19 +237,21 @@ func TestEventBuffered(t *testing.T) {
 	}
 }
 
-// FuzzEventBuffered holds EventBuffered to its promise: when it says an event is buffered,
-// Next does not read.
+// FuzzEventBuffered holds EventBuffered to its promise: whatever pieces the bytes arrive in,
+// when it says an event is buffered, Next does not read.
 func FuzzEventBuffered(f *testing.F) {
 	for _, s := range []string{"data: a\n\n", "data: a\r\n\r\ndata: b\n", ": x\n\n\n\nid: 1\ndata:\n\n", "data: a\n\r\r\n\n"} {
-		f.Add([]byte(s))
+		f.Add([]byte(s), []byte{1, 5, 9})
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		s := NewSSEReader(&blockAfter{data: in})
-		for range 1000 {
+	f.Fuzz(func(t *testing.T, data, sizes []byte) {
+		r := &pieces{data: data, sizes: sizes}
+		s := NewSSEReader(r)
+		for range 10000 {
 			buffered := s.EventBuffered()
+			before := r.reads
 			_, err := s.Next()
-			if buffered && errors.Is(err, errWouldBlock) {
-				t.Fatalf("EventBuffered was true, but Next read from the network")
+			if buffered && r.reads != before {
+				t.Fatalf("EventBuffered was true, but Next read")
 			}
 			if err != nil {
 				return

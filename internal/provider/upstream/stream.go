@@ -62,9 +62,10 @@ func NewEventStream(c *Call, dec Decoder) *EventStream {
 		sse: NewSSEReader(chat.WaitReader(c.parent, c.Resp.Body)), dec: dec, merge: true}
 }
 
-// ReadEvents returns a stream over r without a Call (no timeouts). Tests and fuzzers use it to
-// run a decoder over recorded transcripts: its chunks are the decoder's, one by one, without
-// the joining of buffered text that a live stream does.
+// ReadEvents returns a stream over r without a Call (no timeouts): for a body already read
+// (Whole), and for tests and fuzzers that run a decoder over recorded transcripts. Its chunks
+// are the decoder's, one by one; Joined turns on the joining of buffered text that a live
+// stream does.
 func ReadEvents(provider string, r io.Reader, dec Decoder) *EventStream {
 	return &EventStream{provider: provider, sse: NewSSEReader(r), dec: dec}
 }
@@ -123,6 +124,12 @@ func (s *EventStream) Recv() (chat.Chunk, error) {
 	return c, nil
 }
 
+// Joined makes s join text as a live stream does (see Recv), and returns it.
+func (s *EventStream) Joined() *EventStream {
+	s.merge = true
+	return s
+}
+
 func (s *EventStream) pop() chat.Chunk {
 	c := s.pending[0]
 	if len(s.pending) == 1 {
@@ -138,8 +145,8 @@ func (s *EventStream) pop() chat.Chunk {
 // than it would alone; but what came in one read (a fast upstream, or a consumer that fell
 // behind) goes through the stages after this one (restore, moderation, labels, encoding) and
 // out to the client as one chunk instead of one per event: a tenth of the events, often,
-// for the same text. Only plain text of the same kind joins; a role, a tool call, a finish,
-// usage or an error ends the run and comes in its own chunk, as before.
+// for the same text. Only plain text of the same kind joins; a new role, a tool call, a
+// finish, usage or an error ends the run and comes in its own chunk, as before.
 func (s *EventStream) join(c *chat.Chunk) {
 	kind := textKind(c)
 	joined := false
@@ -152,7 +159,8 @@ func (s *EventStream) join(c *chat.Chunk) {
 			continue
 		}
 		next := &s.pending[0]
-		if textKind(next) != kind || next.Delta.Role != "" {
+		// Some providers repeat the role on every delta: the same role joins.
+		if textKind(next) != kind || next.Delta.Role != "" && next.Delta.Role != c.Delta.Role {
 			break
 		}
 		if !joined {
