@@ -101,6 +101,61 @@ func (p *scanner) objectStart() (done, ok bool) {
 	return false, true
 }
 
+// object reads an object: member is called with each member's name and the scanner at its
+// value, which it reads, reporting whether it accepts it.
+func (p *scanner) object(member func(name []byte) bool) bool {
+	if !p.byte('{') {
+		return false
+	}
+	done, ok := p.objectStart()
+	for ok && !done {
+		var name []byte
+		if name, ok = p.name(); !ok || !member(name) {
+			return false
+		}
+		done, ok = p.objectNext()
+	}
+	return ok
+}
+
+// array reads an array, calling elem with the scanner at each element, which it reads,
+// reporting whether it accepts it.
+func (p *scanner) array(elem func() bool) bool {
+	if !p.byte('[') {
+		return false
+	}
+	if p.peek() == ']' {
+		p.i++
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// seen records which of up to 32 known members an object has had: first(i) reports whether
+// member i comes for the first time (a repeated name is left to the general decoder).
+type seen uint32
+
+func (s *seen) first(i int) bool {
+	ok := !s.has(i)
+	*s |= 1 << i
+	return ok
+}
+
+func (s seen) has(i int) bool { return s&(1<<i) != 0 }
+
 // objectNext consumes ',' (another member follows) or '}' (done).
 func (p *scanner) objectNext() (done, ok bool) {
 	switch p.peek() {

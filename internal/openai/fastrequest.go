@@ -20,87 +20,64 @@ import (
 // FuzzDecodeCommon holds it to. body must be valid UTF-8.
 func decodeCommon(body []byte, w *wireRequest, lim Limits) (msgs []chat.Message, extra map[string]json.RawMessage, ok bool) {
 	p := scanner{b: body}
-	if !p.byte('{') {
-		return nil, nil, false
-	}
-	var seen uint32 // one bit per known member
-	first := func(bit uint32) bool {
-		ok := seen&bit == 0
-		seen |= bit
-		return ok
-	}
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return nil, nil, false
-		}
+	var s seen
+	ok = p.object(func(name []byte) bool {
+		var ok bool
 		switch string(name) {
 		case "model":
-			if ok = first(1 << 0); ok {
-				w.Model, ok = p.text()
-			}
+			w.Model, ok = p.text()
+			return s.first(0) && ok
 		case "messages":
-			if ok = first(1 << 1); ok {
-				msgs, ok = p.messages(lim.maxMessages())
-			}
+			msgs, ok = p.messages(lim.maxMessages())
+			return s.first(1) && ok
 		case "tools":
-			if ok = first(1 << 2); ok {
-				w.Tools, ok = p.tools()
-			}
+			w.Tools, ok = p.tools()
+			return s.first(2) && ok
 		case "tool_choice":
-			if ok = first(1 << 3); ok {
-				w.ToolChoice, ok = p.raw()
-			}
+			w.ToolChoice, ok = p.raw()
+			return s.first(3) && ok
 		case "stream":
-			if ok = first(1 << 4); ok {
-				w.Stream, ok = p.boolean()
-			}
+			w.Stream, ok = p.boolean()
+			return s.first(4) && ok
 		case "stream_options":
-			if ok = first(1 << 5); ok {
-				w.StreamOptions, ok = p.streamOptions()
-			}
+			w.StreamOptions, ok = p.streamOptions()
+			return s.first(5) && ok
 		case "temperature":
-			ok = first(1<<6) && p.float(&w.Temperature)
+			return s.first(6) && p.float(&w.Temperature)
 		case "top_p":
-			ok = first(1<<7) && p.float(&w.TopP)
+			return s.first(7) && p.float(&w.TopP)
 		case "max_tokens":
-			ok = first(1<<8) && p.int(&w.MaxTokens)
+			return s.first(8) && p.int(&w.MaxTokens)
 		case "max_completion_tokens":
-			ok = first(1<<9) && p.int(&w.MaxCompletionTokens)
+			return s.first(9) && p.int(&w.MaxCompletionTokens)
 		case "stop":
-			if ok = first(1 << 10); ok {
-				w.Stop, ok = p.raw()
-			}
+			w.Stop, ok = p.raw()
+			return s.first(10) && ok
 		case "seed":
-			if ok = first(1 << 11); ok {
-				var n int64
-				if n, ok = p.integer(64); ok {
-					w.Seed = &n
-				}
+			var n int64
+			if n, ok = p.integer(64); ok {
+				w.Seed = &n
 			}
+			return s.first(11) && ok
 		case "presence_penalty":
-			ok = first(1<<12) && p.float(&w.PresencePenalty)
+			return s.first(12) && p.float(&w.PresencePenalty)
 		case "frequency_penalty":
-			ok = first(1<<13) && p.float(&w.FrequencyPenalty)
+			return s.first(13) && p.float(&w.FrequencyPenalty)
 		case "n":
-			ok = first(1<<14) && p.int(&w.N)
-		default:
-			if _, dup := extra[string(name)]; dup {
-				return nil, nil, false
-			}
-			var v json.RawMessage
-			if v, ok = p.raw(); ok {
-				if extra == nil {
-					extra = make(map[string]json.RawMessage)
-				}
-				extra[string(name)] = v
-			}
+			return s.first(14) && p.int(&w.N)
 		}
-		if ok {
-			done, ok = p.objectNext()
+		if _, dup := extra[string(name)]; dup {
+			return false
 		}
-	}
+		var v json.RawMessage
+		if v, ok = p.raw(); ok {
+			if extra == nil {
+				extra = make(map[string]json.RawMessage)
+			}
+			extra[string(name)] = v
+		}
+		return ok
+	})
 	p.space()
 	if !ok || p.i != len(p.b) {
 		return nil, nil, false
@@ -110,44 +87,25 @@ func decodeCommon(body []byte, w *wireRequest, lim Limits) (msgs []chat.Message,
 
 // messages reads a non-empty array of at most max text messages.
 func (p *scanner) messages(max int) ([]chat.Message, bool) {
-	if !p.byte('[') || p.peek() == ']' {
-		return nil, false // an empty list is the general decoder's error to report
-	}
 	var msgs []chat.Message
-	for len(msgs) < max {
+	ok := p.array(func() bool {
+		if len(msgs) == max {
+			return false // too many
+		}
 		m, ok := p.message()
-		if !ok {
-			return nil, false
-		}
 		msgs = append(msgs, m)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return msgs, true
-		default:
-			return nil, false
-		}
-	}
-	return nil, false // too many
+		return ok
+	})
+	return msgs, ok && len(msgs) > 0 // an empty list is the general decoder's error to report
 }
 
 // message reads a message with a role other than tool, a string content and optionally a
 // name, and nothing else.
 func (p *scanner) message() (chat.Message, bool) {
 	var m chat.Message
-	if !p.byte('{') {
-		return m, false
-	}
 	var role string
-	var seen [3]bool
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return m, false
-		}
+	var s seen
+	ok := p.object(func(name []byte) bool {
 		var dst *string
 		var i int
 		switch string(name) {
@@ -158,18 +116,14 @@ func (p *scanner) message() (chat.Message, bool) {
 		case "name":
 			dst, i = &m.Name, 2
 		default:
-			return m, false
+			return false
 		}
-		if seen[i] {
-			return m, false
-		}
-		seen[i] = true
-		if *dst, ok = p.text(); ok {
-			done, ok = p.objectNext()
-		}
-	}
+		var ok bool
+		*dst, ok = p.text()
+		return s.first(i) && ok
+	})
 	r, known := validRoles[role]
-	if !ok || !seen[0] || !seen[1] || !known || r == chat.RoleTool {
+	if !ok || !s.has(0) || !s.has(1) || !known || r == chat.RoleTool {
 		return m, false
 	}
 	m.Role = r
@@ -178,121 +132,62 @@ func (p *scanner) message() (chat.Message, bool) {
 
 // tools reads an array of function tools.
 func (p *scanner) tools() ([]wireTool, bool) {
-	if !p.byte('[') {
-		return nil, false
-	}
 	tools := []wireTool{}
-	if p.peek() == ']' {
-		p.i++
-		return tools, true
-	}
-	for {
+	ok := p.array(func() bool {
 		var t wireTool
-		if !p.byte('{') {
-			return nil, false
-		}
-		var seen [2]bool
-		done, ok := p.objectStart()
-		for ok && !done {
-			var name []byte
-			if name, ok = p.name(); !ok {
-				return nil, false
-			}
+		var s seen
+		ok := p.object(func(name []byte) bool {
 			switch string(name) {
 			case "type":
-				ok = !seen[0]
-				seen[0] = true
-				if ok {
-					t.Type, ok = p.text()
-				}
+				var ok bool
+				t.Type, ok = p.text()
+				return s.first(0) && ok
 			case "function":
-				ok = !seen[1] && p.function(&t.Function)
-				seen[1] = true
-			default:
-				return nil, false
+				return s.first(1) && p.function(&t.Function)
 			}
-			if ok {
-				done, ok = p.objectNext()
-			}
-		}
-		if !ok {
-			return nil, false
-		}
+			return false
+		})
 		tools = append(tools, t)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return tools, true
-		default:
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return tools, ok
 }
 
 func (p *scanner) function(f *wireFunction) bool {
-	if !p.byte('{') {
-		return false
-	}
-	var seen [4]bool
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return false
-		}
-		i := -1
+	var s seen
+	return p.object(func(name []byte) bool {
+		var ok bool
 		switch string(name) {
 		case "name":
-			i = 0
-		case "description":
-			i = 1
-		case "parameters":
-			i = 2
-		case "strict":
-			i = 3
-		}
-		if i < 0 || seen[i] {
-			return false
-		}
-		seen[i] = true
-		switch i {
-		case 0:
 			f.Name, ok = p.text()
-		case 1:
+			return s.first(0) && ok
+		case "description":
 			f.Description, ok = p.text()
-		case 2:
+			return s.first(1) && ok
+		case "parameters":
 			f.Parameters, ok = p.raw()
-		case 3:
+			return s.first(2) && ok
+		case "strict":
 			var b bool
 			b, ok = p.boolean()
 			f.Strict = &b
+			return s.first(3) && ok
 		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
-	return ok
+		return false
+	})
 }
 
 func (p *scanner) streamOptions() (*wireStreamOpts, bool) {
 	o := &wireStreamOpts{}
-	if !p.byte('{') {
-		return nil, false
-	}
-	seen := false
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok || string(name) != "include_usage" || seen {
-			return nil, false
+	var s seen
+	ok := p.object(func(name []byte) bool {
+		if string(name) != "include_usage" {
+			return false
 		}
-		seen = true
-		if o.IncludeUsage, ok = p.boolean(); ok {
-			done, ok = p.objectNext()
-		}
-	}
+		var ok bool
+		o.IncludeUsage, ok = p.boolean()
+		return s.first(0) && ok
+	})
 	return o, ok
 }
 

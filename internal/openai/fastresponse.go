@@ -13,34 +13,20 @@ import (
 // accepts it gives the general decoder's response (FuzzTextResponseDecode).
 func decodeTextResponse(data []byte) (r chat.Response, ok bool) {
 	p := scanner{b: data}
-	if !p.byte('{') {
-		return r, false
-	}
-	var seenChoices, seenUsage bool
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return r, false
-		}
+	var s seen
+	ok = p.object(func(name []byte) bool {
 		switch string(name) {
 		case "choices":
-			ok = !seenChoices && p.responseChoice(&r)
-			seenChoices = true
+			return s.first(0) && p.responseChoice(&r)
 		case "usage":
-			ok = !seenUsage && p.usage(&r.Usage)
-			seenUsage = true
+			return s.first(1) && p.usage(&r.Usage)
 		case "error":
-			return r, false
-		default:
-			ok = p.skipValue(0)
+			return false
 		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
+		return p.skipValue(0)
+	})
 	p.space()
-	if !ok || !seenChoices || p.i != len(p.b) {
+	if !ok || !s.has(0) || p.i != len(p.b) {
 		return r, false
 	}
 	r.Message.Role = chat.RoleAssistant
@@ -49,61 +35,31 @@ func decodeTextResponse(data []byte) (r chat.Response, ok bool) {
 
 // responseChoice reads an array of exactly one choice.
 func (p *scanner) responseChoice(r *chat.Response) bool {
-	if !p.byte('[') || !p.byte('{') {
+	if !p.byte('[') {
 		return false
 	}
-	var seen [3]bool // index, message, finish_reason
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return false
-		}
-		i := -1
+	var s seen
+	ok := p.object(func(name []byte) bool {
 		switch string(name) {
 		case "index":
-			i = 0
+			return s.first(0) && p.smallInt()
 		case "message":
-			i = 1
+			return s.first(1) && p.responseMessage(&r.Message)
 		case "finish_reason":
-			i = 2
-		}
-		if i >= 0 && seen[i] {
-			return false
-		}
-		switch i {
-		case 0:
-			ok = p.smallInt()
-		case 1:
-			ok = p.responseMessage(&r.Message)
-		case 2:
+			var ok bool
 			r.FinishReason, ok = p.stringOrNull()
-		default:
-			ok = p.skipValue(0)
+			return s.first(2) && ok
 		}
-		if i >= 0 {
-			seen[i] = true
-		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
+		return p.skipValue(0)
+	})
 	return ok && p.byte(']') // a second choice is left to the general decoder
 }
 
 // responseMessage reads a message of text: content and reasoning are kept; role and refusal
 // are read and dropped, as the general decoder drops them; tool calls must be null.
 func (p *scanner) responseMessage(m *chat.Message) bool {
-	if !p.byte('{') {
-		return false
-	}
-	var seen [5]bool // role, content, reasoning_content, refusal, tool_calls
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return false
-		}
+	var s seen
+	return p.object(func(name []byte) bool {
 		var drop string
 		dst, i := &drop, -1
 		switch string(name) {
@@ -116,26 +72,14 @@ func (p *scanner) responseMessage(m *chat.Message) bool {
 		case "refusal":
 			i = 3
 		case "tool_calls":
-			i = 4
-		}
-		switch {
-		case i >= 0 && seen[i]:
-			return false
-		case i == 4:
-			ok = p.literal("null")
-		case i >= 0:
-			*dst, ok = p.stringOrNull()
+			return s.first(4) && p.literal("null")
 		default:
-			ok = p.skipValue(0)
+			return p.skipValue(0)
 		}
-		if i >= 0 {
-			seen[i] = true
-		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
-	return ok
+		var ok bool
+		*dst, ok = p.stringOrNull()
+		return s.first(i) && ok
+	})
 }
 
 // usage reads a usage object, or null.
@@ -144,59 +88,28 @@ func (p *scanner) usage(dst **chat.Usage) bool {
 		return p.literal("null")
 	}
 	var w wireUsage
-	if !p.byte('{') {
-		return false
-	}
-	var seen [5]bool
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return false
-		}
-		i := -1
+	var s seen
+	ok := p.object(func(name []byte) bool {
 		switch string(name) {
 		case "prompt_tokens":
-			i = 0
+			return s.first(0) && p.count(&w.PromptTokens)
 		case "completion_tokens":
-			i = 1
+			return s.first(1) && p.count(&w.CompletionTokens)
 		case "total_tokens":
-			i = 2
+			return s.first(2) && p.count(&w.TotalTokens)
 		case "prompt_tokens_details":
-			i = 3
-		case "completion_tokens_details":
-			i = 4
-		}
-		if i >= 0 && seen[i] {
-			return false
-		}
-		switch i {
-		case 0:
-			ok = p.count(&w.PromptTokens)
-		case 1:
-			ok = p.count(&w.CompletionTokens)
-		case 2:
-			ok = p.count(&w.TotalTokens)
-		case 3:
-			ok = p.details("cached_tokens", func() *int {
+			return s.first(3) && p.details("cached_tokens", func() *int {
 				w.PromptTokensDetails = &wirePromptDetails{}
 				return &w.PromptTokensDetails.CachedTokens
 			})
-		case 4:
-			ok = p.details("reasoning_tokens", func() *int {
+		case "completion_tokens_details":
+			return s.first(4) && p.details("reasoning_tokens", func() *int {
 				w.CompletionTokensDetails = &wireCompletionDetails{}
 				return &w.CompletionTokensDetails.ReasoningTokens
 			})
-		default:
-			ok = p.skipValue(0)
 		}
-		if i >= 0 {
-			seen[i] = true
-		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
+		return p.skipValue(0)
+	})
 	if ok {
 		*dst = decodeUsage(&w)
 	}
@@ -209,31 +122,17 @@ func (p *scanner) details(name string, at func() *int) bool {
 	if p.peek() == 'n' {
 		return p.literal("null")
 	}
-	if !p.byte('{') {
+	if p.peek() != '{' {
 		return false
 	}
 	dst := at()
-	seen := false
-	done, ok := p.objectStart()
-	for ok && !done {
-		var n []byte
-		if n, ok = p.name(); !ok {
-			return false
-		}
+	var s seen
+	return p.object(func(n []byte) bool {
 		if string(n) == name {
-			if seen {
-				return false
-			}
-			seen = true
-			ok = p.count(dst)
-		} else {
-			ok = p.skipValue(0)
+			return s.first(0) && p.count(dst)
 		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
-	return ok
+		return p.skipValue(0)
+	})
 }
 
 // count reads an int written without a fraction or exponent.

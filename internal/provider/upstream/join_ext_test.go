@@ -18,14 +18,16 @@ import (
 )
 
 // chunked delivers data in pieces of the sizes given (cycled; 0 means 1 byte), as the
-// network would.
+// network would, and counts reads.
 type chunked struct {
 	data  []byte
 	sizes []byte
 	k     int
+	reads int
 }
 
 func (r *chunked) Read(p []byte) (int, error) {
+	r.reads++
 	if len(r.data) == 0 {
 		return 0, io.EOF
 	}
@@ -105,6 +107,29 @@ func FuzzJoinAgreesWithDecoders(f *testing.F) {
 		joined := meaning(t, upstream.ReadEvents("p", &chunked{data: data, sizes: sizes}, dec()).Joined())
 		if one != joined {
 			t.Fatalf("joined stream differs:\n-- one by one --\n%s\n-- joined --\n%s", one, joined)
+		}
+	})
+}
+
+// FuzzEventBuffered holds EventBuffered to its promise: whatever pieces the bytes arrive in,
+// when it says an event is buffered, Next does not read.
+func FuzzEventBuffered(f *testing.F) {
+	for _, s := range []string{"data: a\n\n", "data: a\r\n\r\ndata: b\n", ": x\n\n\n\nid: 1\ndata:\n\n", "data: a\n\r\r\n\n"} {
+		f.Add([]byte(s), []byte{1, 5, 9})
+	}
+	f.Fuzz(func(t *testing.T, data, sizes []byte) {
+		r := &chunked{data: data, sizes: sizes}
+		s := upstream.NewSSEReader(r)
+		for range 10000 {
+			buffered := s.EventBuffered()
+			before := r.reads
+			_, err := s.Next()
+			if buffered && r.reads != before {
+				t.Fatalf("EventBuffered was true, but Next read")
+			}
+			if err != nil {
+				return
+			}
 		}
 	})
 }
