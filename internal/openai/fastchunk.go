@@ -394,36 +394,9 @@ func (p *scanner) skipValue(depth int) bool {
 	case '"':
 		return p.skipString()
 	case '{':
-		p.i++
-		done, ok := p.objectStart()
-		for ok && !done {
-			if _, ok = p.name(); ok && p.skipValue(depth+1) {
-				done, ok = p.objectNext()
-			} else {
-				return false
-			}
-		}
-		return ok
+		return p.object(func([]byte) bool { return p.skipValue(depth + 1) })
 	case '[':
-		p.i++
-		if p.peek() == ']' {
-			p.i++
-			return true
-		}
-		for {
-			if !p.skipValue(depth + 1) {
-				return false
-			}
-			switch p.peek() {
-			case ',':
-				p.i++
-			case ']':
-				p.i++
-				return true
-			default:
-				return false
-			}
-		}
+		return p.array(func() bool { return p.skipValue(depth + 1) })
 	case 't':
 		return p.literal("true")
 	case 'f':
