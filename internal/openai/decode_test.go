@@ -270,7 +270,8 @@ func TestTextChunkFastPath(t *testing.T) {
 		{`{"choices":[{"index":0,"delta":{"content":null,"reasoning_content":"想"},"finish_reason":null}]}`, true},
 		{`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`, true},
 		{`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`, false},
-		{`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, false},
+		{`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, true},
+		{`{"id":"c","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":null}}`, true},
 		{`{"error":{"message":"bad","type":"t","code":"x"}}`, false},
 		{`{"choices":[{"delta":{"content":"\u4f60"}}]}`, false},
 	} {

@@ -6,44 +6,25 @@ import (
 	"github.com/qiao-gateway/qiao/internal/chat"
 )
 
-// decodeTextChunk decodes the events that make up almost all of a stream — one choice whose
-// delta carries only role, content or reasoning text, with or without a finish reason, and
-// no usage — without reflection. ok is false for anything else (tool calls, usage, errors,
+// decodeTextChunk decodes the events that make up almost all of a stream — at most one choice
+// whose delta carries only role, content or reasoning text, with or without a finish reason,
+// and usage or none — without reflection. ok is false for anything else (tool calls, errors,
 // several choices, escapes it does not handle, repeated names, malformed JSON), which the
 // caller decodes the general way; for the events it accepts it gives the same chunk.
 func decodeTextChunk(data []byte) (c chat.Chunk, ok bool) {
 	p := scanner{b: data}
-	if !p.byte('{') {
-		return c, false
-	}
-	var seenChoices, seenUsage bool
-	done, ok := p.objectStart()
-	for ok && !done {
-		var name []byte
-		if name, ok = p.name(); !ok {
-			return c, false
-		}
+	var s seen
+	ok = p.object(func(name []byte) bool {
 		switch string(name) {
 		case "choices":
-			if seenChoices {
-				return c, false
-			}
-			seenChoices = true
-			ok = p.choices(&c)
+			return s.first(0) && p.choices(&c)
 		case "usage":
-			if seenUsage || !p.literal("null") {
-				return c, false
-			}
-			seenUsage = true
+			return s.first(1) && p.usage(&c.Usage)
 		case "error":
-			return c, false
-		default:
-			ok = p.skipValue(0)
+			return false
 		}
-		if ok {
-			done, ok = p.objectNext()
-		}
-	}
+		return p.skipValue(0)
+	})
 	p.space()
 	return c, ok && p.i == len(p.b)
 }
