@@ -165,6 +165,8 @@ func TestValidateAndClean(t *testing.T) {
 		{name: "ok", rec: fullRecord()},
 		{name: "no kind", rec: Record{}, wantErr: "kind"},
 		{name: "long model", rec: Record{Kind: KindRequest, Model: strings.Repeat("m", 300)}, wantErr: "model"},
+		{name: "long request id", rec: Record{Kind: KindRequest, Request: strings.Repeat("r", 300)}, wantErr: "request_id"},
+		{name: "long produce id", rec: Record{Kind: KindRequest, ProduceID: strings.Repeat("p", 300)}, wantErr: "produce_id"},
 		{name: "short MAC", rec: Record{Kind: KindRequest, PromptMAC: []byte{1, 2}}, wantErr: "MAC"},
 		{name: "too many safety", rec: Record{Kind: KindRequest, Safety: make([]SafetyOutcome, 65)}, wantErr: "safety"},
 	}
