@@ -39,6 +39,36 @@ func BenchmarkEncodeRequest(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeTextRequest encodes a request of text messages (benchBody without its tools)
+// for an upstream; /reflect is the encoder the reflection-free path falls back to.
+func BenchmarkEncodeTextRequest(b *testing.B) {
+	req, err := DecodeRequest(benchBody, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Tools = nil
+	for _, reflective := range []bool{false, true} {
+		name := "text"
+		if reflective {
+			name = "reflect"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if reflective {
+					_, err = encodeRequest(req)
+				} else {
+					_, err = EncodeRequest(req)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkEncodeChunk(b *testing.B) {
 	meta := Meta{ID: "chatcmpl-0123456789abcdef", Created: 1700000000, Model: "qwen-plus"}
 	c := chat.Chunk{Delta: chat.Delta{Content: "你好，这是一个流式"}}

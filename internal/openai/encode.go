@@ -15,6 +15,14 @@ import (
 // EncodeRequest renders req for an OpenAI-compatible upstream. Extra fields are written at
 // top level, untouched; known fields win if both are present.
 func EncodeRequest(req *chat.Request) ([]byte, error) {
+	if b, ok := appendTextRequest(make([]byte, 0, 512), req); ok {
+		return b, nil
+	}
+	return encodeRequest(req)
+}
+
+// encodeRequest is EncodeRequest for any request, by reflection.
+func encodeRequest(req *chat.Request) ([]byte, error) {
 	w := wireRequestOf[wireMessageOut]{
 		Model:            req.Model,
 		ToolChoice:       req.ToolChoice,

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -316,6 +317,62 @@ func TestEncodeResponseOddExtras(t *testing.T) {
 		}
 		if string(got) != string(want) {
 			t.Errorf("%s:\ngot  %s\nwant %s", name, got, want)
+		}
+	}
+}
+
+// FuzzEncodeTextRequest holds the reflection-free request encoder to the reflective one: for
+// every request it takes (decoded from the fuzzed body), the bytes are the same.
+func FuzzEncodeTextRequest(f *testing.F) {
+	for _, s := range commonBodies {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"model":"m<&>","messages":[{"role":"user","content":"a<b>&\u2028c","name":"n"}],"temperature":1e-7,"top_p":1e21,"presence_penalty":-0.0000012345,"frequency_penalty":123456789012345678901234,"stop":["</s>","\n"],"seed":-1,"max_tokens":0,"stream":true,"stream_options":{"include_usage":true},"zz":{"a" : 1},"aa":[ 1 ]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"assistant","content":"","reasoning_content":"r"},{"role":"tool","content":"x","tool_call_id":"1"}],"stream":false,"stream_options":{"include_usage":false}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeRequest(body, Limits{})
+		if err != nil {
+			return
+		}
+		fast, ok := appendTextRequest(nil, req)
+		if !ok {
+			return
+		}
+		ref, err := encodeRequest(req)
+		if err != nil {
+			t.Fatalf("the reflective encoder refuses what the fast one took: %v", err)
+		}
+		if !bytes.Equal(fast, ref) {
+			t.Fatalf("encodings differ:\nfast: %s\nref:  %s", fast, ref)
+		}
+	})
+}
+
+// TestEncodeTextRequestTakesCommonRequests: text requests take the reflection-free path;
+// tools, tool calls and parts are left to the reflective one.
+func TestEncodeTextRequestTakesCommonRequests(t *testing.T) {
+	for _, body := range []string{commonBodies[1], commonBodies[2], commonBodies[4]} {
+		req, err := DecodeRequest([]byte(body), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := appendTextRequest(nil, req)
+		ref, _ := encodeRequest(req)
+		if !ok || !bytes.Equal(fast, ref) {
+			t.Errorf("%s: fast path %v\nfast: %s\nref:  %s", body, ok, fast, ref)
+		}
+	}
+	for _, body := range []string{
+		string(benchBody), // tools
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`,
+		`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`,
+	} {
+		req, err := DecodeRequest([]byte(body), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := appendTextRequest(nil, req); ok {
+			t.Errorf("fast path took %s", body)
 		}
 	}
 }
