@@ -20,7 +20,7 @@ func appendTextRequest(b []byte, req *chat.Request) ([]byte, bool) {
 	}
 	// Members in wireRequestOf's order, as encoding/json writes them; the names written are
 	// kept so that Extra does not repeat them (mergeTopLevel's rule).
-	var written [8]string
+	var written [11]string // every member below
 	names := written[:0]
 	member := func(name string) {
 		if len(names) > 0 {
