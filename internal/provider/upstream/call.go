@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/provider/h1"
 )
 
 // Timeouts bound one upstream call. Zero fields take the defaults below. Durations are written
@@ -112,12 +113,16 @@ func (t Timeouts) Validate() error {
 }
 
 // NewHTTPClient returns a client tuned for a gateway: many idle connections per upstream host
-// (each streamed answer holds one for its whole length), HTTP/2 when the upstream offers it, no
-// transparent gzip (it would buffer event streams), and no client-level timeout (a Call sets
-// its own, per phase).
+// (each streamed answer holds one for its whole length), no transparent gzip (it would buffer
+// event streams), and no client-level timeout (a Call sets its own, per phase).
+//
+// Plain-HTTP upstreams (model servers beside the gateway) are called through h1.Transport,
+// which sends a request and reads its answer on the caller's goroutine; TLS upstreams, and any
+// upstream reached through a proxy, go through net/http's Transport, with HTTP/2 when the
+// upstream offers it.
 func NewHTTPClient() *http.Client {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
+	std := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -127,6 +132,13 @@ func NewHTTPClient() *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
+	}
+	return &http.Client{Transport: &h1.Transport{
+		Fallback:       std,
+		Proxy:          http.ProxyFromEnvironment,
+		DialContext:    d.DialContext,
+		MaxIdlePerHost: 256,
+		IdleTimeout:    90 * time.Second,
 	}}
 }
 
