@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
@@ -172,8 +173,15 @@ type Call struct {
 	idle      *time.Timer
 	total     *time.Timer
 
-	mu      sync.Mutex // guards started and idle: Close may run on another goroutine
+	// base is when the call began (with the monotonic clock); last is the time since base of
+	// the latest progress. Progress only stores last: the between-chunks timer, when it goes
+	// off, checks it and waits again for what is left, instead of being reset on every event.
+	base time.Time
+	last atomic.Int64
+
+	mu      sync.Mutex // guards started, stopped and idle: Close may run on another goroutine
 	started bool
+	stopped bool // the timers are stopped: the idle timer must not arm itself again
 }
 
 // Do sends req (whose context is replaced) under the timeouts and returns the call once the
@@ -187,7 +195,7 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 	// timer, even though the caller has moved on.
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	unlink := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, unlink: unlink, t: t}
+	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, unlink: unlink, t: t, base: time.Now()}
 	c.total = time.AfterFunc(t.Total, func() { cancel(errTotalTimeout) })
 	if t.FirstByte < t.Total {
 		// Otherwise total bounds the first byte too (a whole-answer call), and a timeout is
@@ -211,19 +219,35 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 }
 
 // Progress records that a piece of the answer arrived: the first call stops the first-byte
-// timer, every call restarts the between-chunks timer.
+// timer and starts the between-chunks timer, every call moves its deadline.
 func (c *Call) Progress() {
+	c.last.Store(int64(time.Since(c.base)))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.started {
-		c.started = true
-		if c.firstByte != nil {
-			c.firstByte.Stop()
-		}
-		c.idle = time.AfterFunc(c.t.BetweenChunks, func() { c.cancel(errBetweenTimeout) })
+	if c.started || c.stopped {
 		return
 	}
-	c.idle.Reset(c.t.BetweenChunks)
+	c.started = true
+	if c.firstByte != nil {
+		c.firstByte.Stop()
+	}
+	c.idle = time.AfterFunc(c.t.BetweenChunks, c.idleCheck)
+}
+
+// idleCheck runs when the between-chunks timer goes off: the call is cut if nothing arrived
+// for BetweenChunks, otherwise the timer waits for the rest of that time after the latest
+// piece.
+func (c *Call) idleCheck() {
+	silent := time.Since(c.base) - time.Duration(c.last.Load())
+	if silent >= c.t.BetweenChunks {
+		c.cancel(errBetweenTimeout)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopped {
+		c.idle.Reset(c.t.BetweenChunks - silent)
+	}
 }
 
 // drainLimit and drainTime bound the read of what follows the end of an answer (OpenAI's
@@ -262,6 +286,7 @@ func (c *Call) Close() error {
 func (c *Call) stopTimers() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stopped = true
 	c.total.Stop()
 	if c.firstByte != nil {
 		c.firstByte.Stop()

@@ -74,3 +74,48 @@ func TestTimeoutsValidate(t *testing.T) {
 		t.Errorf("defaults = %+v", d)
 	}
 }
+
+// TestBetweenChunksFollowsProgress: the between-chunks timer is not reset on every event but
+// checks the latest one when it goes off. A stream whose events come more often than
+// between_chunks runs for several times that bound; once it falls silent it is cut after
+// about between_chunks, not later.
+func TestBetweenChunksFollowsProgress(t *testing.T) {
+	const between = 60 * time.Millisecond
+	silent := make(chan time.Time, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 12 { // 12 × 20 ms = 4 × between
+			if i > 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			w.Write([]byte(": keep-alive\n\n"))
+			w.(http.Flusher).Flush()
+		}
+		silent <- time.Now()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	c, err := Do(context.Background(), srv.Client(), req, Timeouts{BetweenChunks: between}, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewEventStream(c, nopDecoder{})
+	defer s.Close()
+	_, err = s.Recv()
+	cut := time.Now()
+	e, ok := apierr.As(err)
+	if !ok || e.Status != http.StatusGatewayTimeout || !strings.Contains(e.Message, "between chunks") {
+		t.Fatalf("err = %v", err)
+	}
+	var since time.Time
+	select {
+	case since = <-silent:
+	default:
+		t.Fatal("cut while the upstream was still sending")
+	}
+	// Not before between after the last event (a busy machine may fire the timer late).
+	if d := cut.Sub(since); d < between-5*time.Millisecond || d > time.Second {
+		t.Fatalf("cut %v after the upstream fell silent, want about %v", d, between)
+	}
+}
