@@ -87,7 +87,7 @@ func (g *Gateway) buildProfile(cfg *config.File, name string, opts Options) (*se
 		}
 		g.labelers[name] = lab
 		p.Label = func(ex *server.Exchange) (any, string, func(chat.Stream) chat.Stream) {
-			imp := lab.New()
+			imp := lab.Fresh()
 			return imp, imp.ProduceID, lab.WrapStream
 		}
 	}

@@ -38,6 +38,7 @@ type Labeler struct {
 	now  func() time.Time
 	mu   sync.Mutex // guards rand, which need not be safe for concurrent use
 	rand io.Reader
+	mint minter // labels signed ahead, for Fresh
 }
 
 // NewLabeler validates cfg, loads the signing key from the environment variable cfg.KeyEnv

@@ -80,20 +80,6 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange
 func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchange, req *chat.Request) (chat.Stream, openai.Meta, error) {
 	p := ex.Profile
 	meta := openai.Meta{ID: "chatcmpl-" + strings.TrimPrefix(ex.RequestID, "req_"), Created: ex.Start.Unix(), Model: req.Model, Extra: map[string]any{}}
-	// The implicit label is made (and signed, the costliest step) while the upstream call is
-	// under way; it is needed only once the answer starts.
-	var label labelResult
-	var labelled chan struct{}
-	if p.Label != nil {
-		labelled = make(chan struct{})
-		go func() {
-			defer close(labelled)
-			// A panic is carried back to the request's goroutine, where ServeHTTP turns it
-			// into a 500 for this request instead of a crash of the process.
-			defer func() { label.panicked = recover() }()
-			label.implicit, label.produceID, label.wrap = p.Label(ex)
-		}()
-	}
 	var restore func(chat.Stream) chat.Stream
 	if p.Protect != nil {
 		prot, err := p.Protect(req)
@@ -141,27 +127,17 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 			stream = &upstreamBlock{Stream: stream, ex: ex, text: p.ContentFilterText}
 		}
 	}
-	if labelled != nil {
-		<-labelled
-		if label.panicked != nil {
-			stream.Close()
-			panic(label.panicked)
-		}
-		ex.Label, ex.ProduceID = label.implicit, label.produceID
-		meta.Extra["aigc"] = label.implicit
-		if label.wrap != nil {
-			stream = label.wrap(stream)
+	if p.Label != nil {
+		// The implicit label's signature, its costliest step, is usually made ahead of time
+		// (label.Labeler.Fresh).
+		implicit, produceID, wrap := p.Label(ex)
+		ex.Label, ex.ProduceID = implicit, produceID
+		meta.Extra["aigc"] = implicit
+		if wrap != nil {
+			stream = wrap(stream)
 		}
 	}
 	return stream, meta, nil
-}
-
-// labelResult is what Profile.Label returned, or the value it panicked with.
-type labelResult struct {
-	implicit  any
-	produceID string
-	wrap      func(chat.Stream) chat.Stream
-	panicked  any
 }
 
 // promptText is what the prompt HMAC in the audit log covers: the text of every message.

@@ -299,8 +299,8 @@ func TestEndpointOf(t *testing.T) {
 	}
 }
 
-// TestLabelPanicIsOneRequest: a label stage that panics on its own goroutine fails that
-// request with a 500; the process and the next request are fine.
+// TestLabelPanicIsOneRequest: a label stage that panics fails that request with a 500; the
+// process and the next request are fine.
 func TestLabelPanicIsOneRequest(t *testing.T) {
 	boom := true
 	env := newTestEnv(t, &fakeRouter{chunks: []chat.Chunk{{Delta: chat.Delta{Content: "hi"}}, {FinishReason: "stop"}}}, func(o *Options) {

@@ -1,0 +1,123 @@
+package label
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// poolState waits for a refill in progress to end and returns the labels ready.
+func poolState(t *testing.T, l *Labeler) []minted {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l.mint.mu.Lock()
+		refilling, ready := l.mint.refilling, append([]minted(nil), l.mint.ready...)
+		l.mint.mu.Unlock()
+		if !refilling {
+			return ready
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("refill did not finish")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFresh: labels are signed ahead only under demand, handed out oldest first while
+// younger than mintMaxAge, and every label Fresh returns is valid and unique.
+func TestFresh(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC).UnixNano())
+	l, err := NewLabeler(Config{Producer: testProducer, KeyEnv: "K"}, Options{
+		Now:    func() time.Time { return time.Unix(0, clock.Load()).UTC() },
+		Getenv: func(string) string { return testSeed },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	seen := map[string]bool{}
+	fresh := func() Implicit {
+		t.Helper()
+		imp := l.Fresh()
+		if err := l.Verify(imp); err != nil {
+			t.Fatalf("Fresh returned an invalid label: %v", err)
+		}
+		if seen[imp.ProduceID] {
+			t.Fatalf("ProduceID %s handed out twice", imp.ProduceID)
+		}
+		seen[imp.ProduceID] = true
+		return imp
+	}
+
+	// No demand seen yet: signed on the spot, nothing ahead.
+	for range 10 {
+		fresh()
+		advance(50 * time.Millisecond)
+	}
+	if ready := poolState(t, l); len(ready) != 0 {
+		t.Fatalf("%d labels signed ahead before any demand was known", len(ready))
+	}
+
+	// A window later, the demand of the last one (10) is kept ready.
+	advance(600 * time.Millisecond)
+	fresh()
+	ready := poolState(t, l)
+	if len(ready) != 10 {
+		t.Fatalf("%d labels ready, want the last window's demand, 10", len(ready))
+	}
+	if got := fresh(); got.ProduceID != ready[0].imp.ProduceID {
+		t.Fatalf("handed out %s, want the oldest ready, %s", got.ProduceID, ready[0].imp.ProduceID)
+	}
+
+	// Too old to hand out: dropped, and the label is signed now.
+	advance(mintMaxAge)
+	stale := map[string]bool{}
+	for _, m := range poolState(t, l) {
+		stale[m.imp.ProduceID] = true
+	}
+	if got := fresh(); stale[got.ProduceID] {
+		t.Fatalf("handed out %s, signed more than %v ago", got.ProduceID, mintMaxAge)
+	}
+
+	// Idle for a while: nothing is signed ahead any more.
+	advance(10 * time.Second)
+	poolState(t, l)
+	fresh()
+	if ready := poolState(t, l); len(ready) != 0 {
+		t.Fatalf("%d labels signed ahead after an idle spell", len(ready))
+	}
+}
+
+// TestFreshConcurrent (run with -race): many requests at once, with refills under way, get
+// valid labels, none twice.
+func TestFreshConcurrent(t *testing.T) {
+	l := newTestLabeler(t, Config{})
+	l.now = time.Now
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				imp := l.Fresh()
+				if err := l.Verify(imp); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				dup := seen[imp.ProduceID]
+				seen[imp.ProduceID] = true
+				mu.Unlock()
+				if dup {
+					t.Errorf("ProduceID %s handed out twice", imp.ProduceID)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	poolState(t, l)
+}
