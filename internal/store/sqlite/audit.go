@@ -51,13 +51,20 @@ func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.C
 	if len(recs) > 0 {
 		stmt := tx.StmtContext(ctx, s.insertRecord)
 		defer stmt.Close()
+		// The driver watches a cancellable context with a goroutine per statement: one per
+		// record. The transaction already follows ctx (database/sql rolls it back when ctx
+		// ends), so each insert runs without it and ctx is checked between them.
+		ectx := context.WithoutCancel(ctx)
 		for i := range recs {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sqlite: audit insert: %w", err)
+			}
 			r := &recs[i]
 			privacy, safety, details, err := audit.EncodeFields(r)
 			if err != nil {
 				return err
 			}
-			_, err = stmt.ExecContext(ctx, r.Chain, int64(r.Seq), r.Time.UnixNano(), string(r.Kind),
+			_, err = stmt.ExecContext(ectx, r.Chain, int64(r.Seq), r.Time.UnixNano(), string(r.Kind),
 				r.Request, r.Tenant, r.KeyID, r.Region, r.Provider, r.Model, r.Route, privacy, safety,
 				r.Usage.PromptTokens, r.Usage.CompletionTokens, r.LatencyMS, r.Status, r.ErrorCode,
 				r.ProduceID, scan.NilIfEmpty(r.PromptMAC), scan.NilIfEmpty(r.AnswerMAC), details,

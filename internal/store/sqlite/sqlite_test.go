@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -233,4 +234,36 @@ func TestChainLock(t *testing.T) {
 		t.Fatalf("after the first writer closed: %v", err)
 	}
 	w2.Close()
+}
+
+// TestAppendBatchGoroutines: a batch costs a few goroutines, not one per record (the driver
+// starts one for every statement run under a cancellable context).
+func TestAppendBatchGoroutines(t *testing.T) {
+	db := open(t, t.TempDir(), sqlite.Options{})
+	recs := make([]audit.Record, 200)
+	for i := range recs {
+		recs[i] = audit.Record{Chain: "c", Seq: uint64(i + 1), Time: time.Unix(1_800_000_000, 0), Kind: audit.KindRequest,
+			Request: fmt.Sprintf("req-%d", i), Status: 200, Hash: audit.Hash(fmt.Sprintf("%064d", i))}
+	}
+	created := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := created()
+	if err := db.AppendBatch(ctx, recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := created() - before; n > 20 {
+		t.Fatalf("%d goroutines started to store %d records", n, len(recs))
+	}
+	// Still bounded by the context: a cancelled one stores nothing.
+	cancel()
+	more := []audit.Record{recs[0]}
+	more[0].Seq, more[0].Request = 1000, "late"
+	if err := db.AppendBatch(ctx, more, nil); err == nil {
+		t.Fatal("AppendBatch with a cancelled context succeeded")
+	}
 }
