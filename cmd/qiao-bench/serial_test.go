@@ -53,6 +53,11 @@ func BenchmarkSerial(b *testing.B) {
 		url, key := startSerialGateway(b, profile, base, simKey)
 		targets = append(targets, serialTarget{"qiao-" + profile, url, key, "chat"})
 	}
+	// QIAO_BENCH_SERIAL_TARGET=qiao-min measures that target alone (and direct), for a
+	// profile or a trace of one target.
+	if only := os.Getenv("QIAO_BENCH_SERIAL_TARGET"); only != "" {
+		targets = slices.DeleteFunc(targets, func(t serialTarget) bool { return t.name != "direct" && t.name != only })
+	}
 	for _, stream := range []bool{false, true} {
 		mode := "non-stream"
 		if stream {
@@ -65,7 +70,9 @@ func BenchmarkSerial(b *testing.B) {
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
 			defer client.CloseIdleConnections()
-			do := func(t serialTarget) time.Duration {
+			// do sends one request to t and returns when the first byte and the end of its
+			// body arrived, measured from the send.
+			do := func(t serialTarget) (at [2]time.Duration) {
 				start := time.Now()
 				req, _ := http.NewRequest(http.MethodPost, t.url+"/v1/chat/completions", bytes.NewReader(body[t.name]))
 				req.Header.Set("Authorization", "Bearer "+t.key)
@@ -74,35 +81,61 @@ func BenchmarkSerial(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				got, err := io.ReadAll(resp.Body)
+				var got []byte
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := resp.Body.Read(buf)
+					if n > 0 && len(got) == 0 {
+						at[0] = time.Since(start)
+					}
+					got = append(got, buf[:n]...)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
 				resp.Body.Close()
-				took := time.Since(start)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					b.Fatalf("%s: status %d, err %v: %s", t.name, resp.StatusCode, err, got)
+				at[1] = time.Since(start)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s: status %d: %s", t.name, resp.StatusCode, got)
 				}
 				if stream && !bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) {
 					b.Fatalf("%s: stream did not end with [DONE]: %s", t.name, got)
 				}
-				return took
+				return at
 			}
 			for range 50 { // open the connections, fill the pools and caches
 				for _, t := range targets {
 					do(t)
 				}
 			}
-			took := make([][]time.Duration, len(targets))
+			// took[i][k] are target i's times to the first byte (k=0) and the end (k=1).
+			took := make([][2][]time.Duration, len(targets))
 			b.ResetTimer()
 			for range b.N {
 				for i, t := range targets {
-					took[i] = append(took[i], do(t))
+					at := do(t)
+					for k := range at {
+						took[i][k] = append(took[i][k], at[k])
+					}
 				}
 			}
 			b.StopTimer()
-			direct := median(took[0])
+			direct := median(took[0][1])
 			b.ReportMetric(float64(direct.Microseconds()), "direct-µs")
 			for i, t := range targets[1:] {
-				added := median(took[i+1]) - direct
+				added := median(took[i+1][1]) - direct
 				b.ReportMetric(float64(added.Microseconds()), t.name+"-added-µs")
+			}
+			if stream {
+				// Where a stream's added time is: before the first byte, or after it.
+				directFirst := median(took[0][0])
+				for i, t := range targets[1:] {
+					first := median(took[i+1][0]) - directFirst
+					b.ReportMetric(float64(first.Microseconds()), t.name+"-first-µs")
+				}
 			}
 		})
 	}
