@@ -78,7 +78,8 @@ func (d *decoder) Event(ev *upstream.Event) ([]chat.Chunk, bool, error) {
 			d.emitted = true
 			return d.emit(c), false, nil
 		}
-		d.held = &c
+		held := c // a copy, so that c itself stays on the stack
+		d.held = &held
 		return nil, false, nil
 	}
 	if c.Delta.Empty() {

@@ -143,6 +143,20 @@ func NewHTTPClient() *http.Client {
 	}}
 }
 
+// roundTrip sends req through client's transport, not through client.Do: a model API answers
+// a call itself, and a redirect must not be followed, since it could lead to a host outside
+// the region's jurisdictions (http.Client follows 307 and 308 with the body). A redirect is an
+// answer like any other non-2xx status: the adapter maps it to an error. Client.Timeout, Jar
+// and CheckRedirect play no part (a Call has its own timeouts). Skipping the client also skips
+// its per-request copies of the headers and URL, kept for redirects.
+func roundTrip(client *http.Client, req *http.Request) (*http.Response, error) {
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip(req)
+}
+
 // timeoutError is the cancellation cause a Call's timers use.
 type timeoutError struct{ phase string }
 
@@ -205,7 +219,7 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 	c.connect = time.AfterFunc(t.Connect, func() { cancel(errConnectTimeout) })
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.connect.Stop() }}
 	req = req.WithContext(httptrace.WithClientTrace(cctx, trace))
-	resp, err := client.Do(req)
+	resp, err := roundTrip(client, req)
 	if err != nil {
 		c.stopTimers()
 		e := c.mapErr(err, false)

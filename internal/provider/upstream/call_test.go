@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +118,31 @@ func TestBetweenChunksFollowsProgress(t *testing.T) {
 	// Not before between after the last event (a busy machine may fire the timer late).
 	if d := cut.Sub(since); d < between-5*time.Millisecond || d > time.Second {
 		t.Fatalf("cut %v after the upstream fell silent, want about %v", d, between)
+	}
+}
+
+// TestDoDoesNotFollowRedirects: a redirect is the upstream's answer, not a new call: it could
+// lead to a host outside the region's jurisdictions.
+func TestDoDoesNotFollowRedirects(t *testing.T) {
+	var reached atomic.Int64
+	abroad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer abroad.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, abroad.URL+"/v1/chat/completions", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	for _, hc := range []*http.Client{NewHTTPClient(), srv.Client()} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m"}`))
+		c, err := Do(context.Background(), hc, req, Timeouts{}, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Resp.StatusCode != http.StatusTemporaryRedirect {
+			t.Errorf("status %d, want the 307 itself", c.Resp.StatusCode)
+		}
+		c.Close()
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("the redirect was followed %d times", n)
 	}
 }

@@ -39,6 +39,9 @@ type EventStream struct {
 	// joined text while it is gathered.
 	merge  bool
 	joined []byte
+	// ev is the event being decoded: a field, so that passing it to the decoder (an
+	// interface) does not allocate one per event.
+	ev Event
 	// closed is atomic because Close may be called from another goroutine to abort a Recv
 	// that is blocked on the network; everything else belongs to the Recv goroutine.
 	closed atomic.Bool
@@ -205,7 +208,9 @@ func textKind(c *chat.Chunk) int {
 
 // fill reads one event and decodes it, appending to pending or setting err.
 func (s *EventStream) fill() {
-	ev, err := s.sse.Next()
+	var err error
+	s.ev, err = s.sse.Next()
+	ev := &s.ev
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
 			s.fail(s.readErr(err))
@@ -227,7 +232,7 @@ func (s *EventStream) fill() {
 		return // comment-only block: a keep-alive
 	}
 	s.events++
-	chunks, done, err := s.dec.Event(&ev)
+	chunks, done, err := s.dec.Event(ev)
 	s.pending = append(s.pending, chunks...)
 	if err != nil {
 		if _, ok := apierr.As(err); !ok {
