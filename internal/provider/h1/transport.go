@@ -90,7 +90,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	key := hostPort(req.URL)
 	for attempt := 0; ; attempt++ {
-		c, err := t.conn(ctx, key)
+		c, err := t.conn(ctx, key, attempt > 0)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -100,14 +100,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		// A connection that sat idle may have been closed by the server just before it was
-		// reused (the liveness check narrows this to a short race). If nothing of an answer
-		// came back, the server did not take the request: send it once more on a new
-		// connection.
-		if attempt == 0 && c.reused && c.nothingRead() && ctx.Err() == nil && rewind(req) {
-			continue
+		// reused (the liveness check narrows this to a short race). The request is sent once
+		// more, on a new connection, only if the server cannot have acted on it: writing it
+		// failed, or nothing of an answer came back to a request that may be repeated (a
+		// POST the server read in full may have been processed: a generation run, and
+		// billed, twice). The router decides about the rest.
+		if attempt == 0 && c.reused && ctx.Err() == nil && (c.werr != nil || c.nothingRead() && replayable(req)) {
+			if again, ok := rewind(req); ok {
+				req = again
+				continue
+			}
 		}
 		return nil, err
 	}
+}
+
+// replayable reports whether req may be sent twice, as net/http judges it: a method without
+// side effects, or a request that carries an idempotency key.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // handles reports whether the request is sent by this transport rather than Fallback.
@@ -138,20 +155,22 @@ func (t *Transport) handles(req *http.Request) bool {
 	return direct
 }
 
-// rewind prepares req's body to be sent again; it reports false if it cannot be.
-func rewind(req *http.Request) bool {
+// rewind returns req to be sent again, a copy with a fresh body; false if the body cannot be
+// had again. The caller's request is not changed.
+func rewind(req *http.Request) (*http.Request, bool) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return true
+		return req, true
 	}
 	if req.GetBody == nil {
-		return false
+		return nil, false
 	}
 	body, err := req.GetBody()
 	if err != nil {
-		return false
+		return nil, false
 	}
-	req.Body = body
-	return true
+	again := *req
+	again.Body = body
+	return &again, true
 }
 
 func closeBody(req *http.Request) {
@@ -201,14 +220,15 @@ func (t *Transport) idleTimeout() time.Duration {
 	return DefaultIdleTimeout
 }
 
-// conn returns an idle connection to key that is still open, or a new one.
-func (t *Transport) conn(ctx context.Context, key string) (*conn, error) {
-	for {
+// conn returns an idle connection to key that is still open, or a new one (always a new one
+// if fresh).
+func (t *Transport) conn(ctx context.Context, key string, fresh bool) (*conn, error) {
+	for !fresh {
 		c := t.takeIdle(key)
 		if c == nil {
 			break
 		}
-		if alive(c.nc) {
+		if usable(c.nc) {
 			c.gotConn(ctx, true)
 			return c, nil
 		}
@@ -225,9 +245,18 @@ func (t *Transport) conn(ctx context.Context, key string) (*conn, error) {
 	c := &conn{t: t, key: key, nc: nc}
 	c.cr = &countReader{r: nc}
 	c.br = bufio.NewReaderSize(c.cr, readBuf)
-	c.bw = bufio.NewWriterSize(nc, writeBuf)
+	c.bw = bufio.NewWriterSize(connWriter{c}, writeBuf)
 	c.gotConn(ctx, false)
 	return c, nil
+}
+
+// usable reports whether an idle connection can carry a request: alive checks a socket; a
+// connection that is not one (a test's scripted connection) may say so itself.
+func usable(nc net.Conn) bool {
+	if u, ok := nc.(interface{ usableIdle() bool }); ok {
+		return u.usableIdle()
+	}
+	return alive(nc)
 }
 
 var defaultDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
@@ -328,6 +357,19 @@ type conn struct {
 	reused bool // it served a request before this one
 	idleAt time.Time
 	start  int64 // cr.n when the current request was sent
+	werr   error // the connection refused a write of the current request
+}
+
+// connWriter writes to the connection and notes a failure: a request that could not be
+// written is told apart from one whose body could not be read.
+type connWriter struct{ c *conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	n, err := w.c.nc.Write(p)
+	if err != nil {
+		w.c.werr = err
+	}
+	return n, err
 }
 
 func (c *conn) gotConn(ctx context.Context, reused bool) {
@@ -362,46 +404,75 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	c.start = c.cr.n
-	if err := req.Write(c.bw); err != nil {
-		return fail(fmt.Errorf("h1: write request: %w", err))
+	c.start, c.werr = c.cr.n, nil
+	err := req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
 	}
-	if err := c.bw.Flush(); err != nil {
-		return fail(fmt.Errorf("h1: write request: %w", err))
+	if err != nil {
+		if c.werr == nil || ctx.Err() != nil {
+			return fail(fmt.Errorf("h1: write request: %w", err))
+		}
+		// The server may have answered before reading the whole request (a 413, a 401)
+		// and closed: its answer, if it is there, says more than the broken write.
+		c.nc.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+		resp, rerr := c.readResponse(req)
+		c.nc.SetReadDeadline(time.Time{})
+		if rerr != nil {
+			return fail(fmt.Errorf("h1: write request: %w", err))
+		}
+		return c.answer(req, resp, stop, false), nil
 	}
+	resp, err := c.readResponse(req)
+	if err != nil {
+		return fail(fmt.Errorf("h1: read response: %w", err))
+	}
+	return c.answer(req, resp, stop, true), nil
+}
+
+// earlyAnswerWait bounds the wait for an answer the server may have sent before it stopped
+// reading the request.
+const earlyAnswerWait = 100 * time.Millisecond
+
+// readResponse reads the status line and headers of the final answer to req, skipping 1xx
+// answers; all of them together get MaxResponseHeaderBytes.
+func (c *conn) readResponse(req *http.Request) (*http.Response, error) {
 	max := c.t.MaxResponseHeaderBytes
 	if max <= 0 {
 		max = DefaultMaxResponseHeaderBytes
 	}
-	var resp *http.Response
+	// The budget counts what the buffered reader takes from the connection, which may run
+	// a buffer ahead of the headers.
+	c.cr.limit = c.cr.n - int64(c.br.Buffered()) + max + readBuf
+	defer func() { c.cr.limit = 0 }()
 	for {
-		// The budget counts what the buffered reader takes from the connection, which may
-		// run a buffer ahead of the headers.
-		c.cr.limit = c.cr.n + int64(c.br.Buffered()) + max + readBuf
-		var err error
-		resp, err = http.ReadResponse(c.br, req)
-		c.cr.limit = 0
+		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			return fail(fmt.Errorf("h1: read response: %w", err))
+			return nil, err
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			// Never asked for (Upgrade requests go to Fallback): the connection now speaks
 			// something else.
-			return fail(errors.New("h1: unexpected 101 Switching Protocols"))
+			return nil, errors.New("h1: unexpected 101 Switching Protocols")
 		}
 		// Other 1xx answers (103 Early Hints, a stray 100 Continue) precede the real one.
 		if resp.StatusCode >= 200 {
-			break
+			return resp, nil
 		}
 	}
-	reuse := !resp.Close && !req.Close && resp.ProtoAtLeast(1, 1)
-	b := &body{c: c, rc: resp.Body, stop: stop, reuse: reuse, ctx: ctx}
+}
+
+// answer returns resp with a body that gives the connection back to the pool at its end, if
+// reusable and the protocol allows it.
+func (c *conn) answer(req *http.Request, resp *http.Response, stop func() bool, reusable bool) *http.Response {
+	reuse := reusable && !resp.Close && !req.Close && resp.ProtoAtLeast(1, 1)
+	b := &body{c: c, rc: resp.Body, stop: stop, reuse: reuse, ctx: req.Context()}
 	if resp.Body == http.NoBody {
 		b.finish(io.EOF)
-		return resp, nil
+		return resp
 	}
 	resp.Body = b
-	return resp, nil
+	return resp
 }
 
 // errBodyClosed is what Read returns after Close.

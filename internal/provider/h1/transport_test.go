@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -175,8 +176,9 @@ func TestGotConn(t *testing.T) {
 	}
 }
 
-// TestServerClosedIdle: a connection the server closed while it sat idle is not used; the
-// request goes on a new one.
+// TestServerClosedIdle: a connection the server closed while it sat idle is not used (the
+// peek finds it closed); the request goes on a new one. A POST is not sent again after it
+// was written, so without the peek these requests would fail.
 func TestServerClosedIdle(t *testing.T) {
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	s.Config.IdleTimeout = 20 * time.Millisecond
@@ -184,12 +186,19 @@ func TestServerClosedIdle(t *testing.T) {
 	defer s.Close()
 	tr := newTransport(t)
 	for i := range 3 {
-		resp, err := post(t, tr, context.Background(), s.URL, "{}")
+		var reused bool
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		})
+		resp, err := post(t, tr, ctx, s.URL, "{}")
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 		if got := readAll(t, resp); got != "ok" {
 			t.Fatalf("request %d: %q", i, got)
+		}
+		if reused {
+			t.Fatalf("request %d went on a connection the server had closed", i)
 		}
 		time.Sleep(100 * time.Millisecond) // the server closes the idle connection
 	}
@@ -235,57 +244,116 @@ func readRequest(br *bufio.Reader) (*http.Request, error) {
 
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
-// TestRetryOnClosedReused: a reused connection that the server closes on reading the next
-// request, without answering (the race of a server closing an idle connection just as it is
-// reused), gets the request sent again on a new connection — once, and only if the body can
-// be sent again.
-func TestRetryOnClosedReused(t *testing.T) {
-	var conns atomic.Int64
-	u := rawServer(t, func(n int, c net.Conn) {
-		conns.Add(1)
-		br := bufio.NewReader(c)
-		for i := 0; ; i++ {
-			if _, err := readRequest(br); err != nil {
-				return
+// TestNoSecondPOST: a reused connection that the server closes after reading a POST in
+// full, without answering (a model server restarting mid-generation), is an error: the
+// server may have acted on the request, so it is not sent again. A GET in the same spot is.
+func TestNoSecondPOST(t *testing.T) {
+	for _, tc := range []struct {
+		method    string
+		wantErr   bool
+		wantConns int64
+		wantReqs  int64
+	}{
+		{http.MethodPost, true, 1, 2},
+		{http.MethodGet, false, 2, 3},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			var conns, reqs atomic.Int64
+			u := rawServer(t, func(n int, c net.Conn) {
+				conns.Add(1)
+				br := bufio.NewReader(c)
+				for i := 0; ; i++ {
+					if _, err := readRequest(br); err != nil {
+						return
+					}
+					reqs.Add(1)
+					if n == 0 && i == 1 {
+						return // the first connection dies after reading its second request
+					}
+					io.WriteString(c, okResponse)
+				}
+			})
+			tr := newTransport(t)
+			send := func() error {
+				req, _ := http.NewRequest(tc.method, u, strings.NewReader("{}"))
+				resp, err := tr.RoundTrip(req)
+				if err == nil {
+					readAll(t, resp)
+				}
+				return err
 			}
-			if n == 0 && i == 1 {
-				return // the first connection dies at its second request
+			if err := send(); err != nil {
+				t.Fatal(err)
 			}
-			io.WriteString(c, okResponse)
-		}
-	})
-	tr := newTransport(t)
-	for i := range 2 {
-		resp, err := post(t, tr, context.Background(), u, "{}")
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		readAll(t, resp)
+			if err := send(); (err != nil) != tc.wantErr {
+				t.Fatalf("second %s: err = %v, want error %v", tc.method, err, tc.wantErr)
+			}
+			if c, r := conns.Load(), reqs.Load(); c != tc.wantConns || r != tc.wantReqs {
+				t.Fatalf("server saw %d connections and %d requests, want %d and %d", c, r, tc.wantConns, tc.wantReqs)
+			}
+		})
 	}
-	if got := conns.Load(); got != 2 {
-		t.Fatalf("%d connections, want 2 (the retry on a new one)", got)
-	}
+}
 
-	// A body that cannot be sent again is not retried.
-	u = rawServer(t, func(n int, c net.Conn) {
-		br := bufio.NewReader(c)
-		for i := 0; ; i++ {
-			if _, err := readRequest(br); err != nil || i == 1 {
-				return
-			}
-			io.WriteString(c, okResponse)
-		}
-	})
-	tr = newTransport(t)
-	resp, err := post(t, tr, context.Background(), u, "{}")
+// failingConn refuses writes while fail is set, as a connection the server reset does.
+type failingConn struct {
+	net.Conn
+	fail *atomic.Bool
+}
+
+func (c failingConn) Write(p []byte) (int, error) {
+	if c.fail.Load() {
+		return 0, syscall.EPIPE
+	}
+	return c.Conn.Write(p)
+}
+
+// TestRetryWhenWriteFails: a request that could not be written on a reused connection, and
+// got no answer, goes once more on a new connection (the server never saw it); one whose
+// body cannot be had again does not.
+func TestRetryWhenWriteFails(t *testing.T) {
+	s, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	var fail atomic.Bool
+	tr := newTransport(t)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		fail.Store(false) // a new connection works
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return failingConn{nc, &fail}, err
+	}
+	resp, err := post(t, tr, context.Background(), s.URL, "{}")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readAll(t, resp)
-	req, _ := http.NewRequest(http.MethodPost, u, io.NopCloser(strings.NewReader("{}")))
+	fail.Store(true)
+	resp, err = post(t, tr, context.Background(), s.URL, "{}")
+	if err != nil {
+		t.Fatalf("not retried: %v", err)
+	}
+	if got := readAll(t, resp); got != "ok" || conns.Load() != 2 {
+		t.Fatalf("answer %q on %d connections, want ok on 2", got, conns.Load())
+	}
+	fail.Store(true)
+	req, _ := http.NewRequest(http.MethodPost, s.URL, io.NopCloser(strings.NewReader("{}")))
 	req.ContentLength = 2
 	if _, err := tr.RoundTrip(req); err == nil {
-		t.Fatal("a request whose body cannot be replayed was retried")
+		t.Fatal("a request whose body cannot be had again was sent again")
+	}
+}
+
+// TestEarlyAnswer: a server that answers before reading a large body (413) and closes gets
+// its answer to the caller, not the broken write.
+func TestEarlyAnswer(t *testing.T) {
+	s, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	})
+	tr := newTransport(t)
+	resp, err := post(t, tr, context.Background(), s.URL, strings.Repeat("x", 16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(readAll(t, resp), "too large") {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
 
@@ -453,7 +521,8 @@ func TestInformational(t *testing.T) {
 func TestBadResponses(t *testing.T) {
 	for _, tc := range []struct{ name, resp string }{
 		{"garbage", "hello\r\n\r\n"},
-		{"huge headers", "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 2<<20) + "\r\n\r\n"},
+		{"huge headers", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX: " + strings.Repeat("a", 2<<20) + "\r\n\r\n"},
+		{"endless 1xx", strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </"+strings.Repeat("a", 1000)+">\r\n\r\n", 2000) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
 		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},
 		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"},
 		{"extra bytes after body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"},
@@ -559,23 +628,36 @@ func TestIdleLimits(t *testing.T) {
 	}
 	s.Start()
 	defer s.Close()
+	load := func(tr *Transport) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				resp, err := post(t, tr, context.Background(), s.URL, "{}")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+	}
 	tr := newTransport(t)
 	tr.MaxIdlePerHost = 3
-	tr.IdleTimeout = 200 * time.Millisecond
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			resp, err := post(t, tr, context.Background(), s.URL, "{}")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		})
+	tr.IdleTimeout = time.Hour
+	load(tr)
+	waitFor(t, func() bool { return open.Load() == 3 }, "not MaxIdlePerHost connections left open")
+	time.Sleep(50 * time.Millisecond)
+	if n := open.Load(); n != 3 {
+		t.Fatalf("%d connections open, want the 3 idle ones", n)
 	}
-	wg.Wait()
-	waitFor(t, func() bool { return open.Load() <= 3 }, "more than MaxIdlePerHost connections stayed open")
+	tr.CloseIdleConnections()
+	waitFor(t, func() bool { return open.Load() == 0 }, "CloseIdleConnections left connections open")
+
+	tr = newTransport(t)
+	tr.IdleTimeout = 100 * time.Millisecond
+	load(tr)
 	waitFor(t, func() bool { return open.Load() == 0 }, "idle connections outlived IdleTimeout")
 }
 
@@ -746,6 +828,9 @@ func (c *scriptedConn) Read(p []byte) (int, error) {
 	c.out = c.out[n:]
 	return n, nil
 }
+
+// usableIdle is what a peek at a socket would find: nothing to read, not closed.
+func (c *scriptedConn) usableIdle() bool { return !c.closed && len(c.out) == 0 }
 
 func (c *scriptedConn) Close() error                     { c.closed = true; return nil }
 func (c *scriptedConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
