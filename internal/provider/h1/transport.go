@@ -511,6 +511,14 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Ended reports whether the body has been read to its end, so that its connection is back
+// in the pool and nothing is left to drain.
+func (b *body) Ended() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done && b.err == io.EOF
+}
+
 // Close implements io.Closer. A body closed before its end closes the connection: what is
 // left of it is unknown. Close may be called while another goroutine is in Read, which then
 // returns an error.

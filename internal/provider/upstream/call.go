@@ -276,6 +276,16 @@ const (
 // closed, and drain may still read the end of the body after the caller has gone.
 func (c *Call) detach() { c.unlink() }
 
+// bodyEnded reports whether the body is known to have been read to its end already (the
+// transport says so: h1's bodies do), so there is nothing to drain.
+func (c *Call) bodyEnded() bool {
+	if c.Resp == nil {
+		return false
+	}
+	e, ok := c.Resp.Body.(interface{ Ended() bool })
+	return ok && e.Ended()
+}
+
 // drain reads the rest of a finished answer's body, briefly, so the connection can be reused.
 func (c *Call) drain() {
 	if c.Resp == nil {

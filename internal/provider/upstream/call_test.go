@@ -2,9 +2,12 @@ package upstream
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,5 +147,87 @@ func TestDoDoesNotFollowRedirects(t *testing.T) {
 	}
 	if n := reached.Load(); n != 0 {
 		t.Fatalf("the redirect was followed %d times", n)
+	}
+}
+
+// finishDecoder emits each event's data as content and ends the answer at "stop".
+type finishDecoder struct{ one [1]chat.Chunk }
+
+func (d *finishDecoder) Event(ev *Event) ([]chat.Chunk, bool, error) {
+	if string(ev.Data) == "stop" {
+		d.one[0] = chat.Chunk{FinishReason: chat.FinishStop}
+		return d.one[:], true, nil
+	}
+	d.one[0] = chat.Chunk{Delta: chat.Delta{Content: string(ev.Data)}}
+	return d.one[:], false, nil
+}
+
+func (*finishDecoder) End() ([]chat.Chunk, error) { return nil, nil }
+
+// TestCloseAfterBodyEnded: when the end of the body came with the answer's last read, Close
+// has nothing to drain and starts no goroutine for it; the connection is reused either way.
+func TestCloseAfterBodyEnded(t *testing.T) {
+	var conns atomic.Int64
+	body := "data: a\n\ndata: b\n\ndata: stop\n\n"
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		if r.URL.Path == "/whole" {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			io.WriteString(w, body) // one write: the end of the body arrives with the answer
+			return
+		}
+		io.WriteString(w, body)
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond) // the end of the body comes later
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	hc := NewHTTPClient()
+	defer hc.CloseIdleConnections()
+	created := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	for _, tc := range []struct {
+		path    string
+		drained bool
+	}{{"/whole", false}, {"/late", true}, {"/whole", false}} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+tc.path, strings.NewReader("{}"))
+		c, err := Do(context.Background(), hc, req, Timeouts{}, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewEventStream(c, &finishDecoder{})
+		var text string
+		for {
+			ch, err := s.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			text += ch.Delta.Content
+		}
+		if text != "ab" {
+			t.Fatalf("%s: answer %q", tc.path, text)
+		}
+		before := created()
+		s.Close()
+		if spawned := created() > before; spawned != tc.drained {
+			t.Fatalf("%s: Close started a goroutine: %v, want %v", tc.path, spawned, tc.drained)
+		}
+		if tc.drained {
+			time.Sleep(100 * time.Millisecond) // the drain takes the end of the body
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 3 sequential calls, want 1", n)
 	}
 }

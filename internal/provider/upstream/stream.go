@@ -298,6 +298,11 @@ func (s *EventStream) Close() error {
 			// Until Close the call follows the caller's cancellation (a stream nobody closes
 			// is still released when the request ends); from here the drain has its own bound.
 			s.call.detach()
+			if s.call.bodyEnded() {
+				// The end of the body came with the answer's last read: the connection is
+				// back in the pool already.
+				return s.call.Close()
+			}
 			go func() {
 				s.call.drain()
 				s.call.Close()
