@@ -244,6 +244,28 @@ func readRequest(br *bufio.Reader) (*http.Request, error) {
 
 const okResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
+// requestServer serves raw HTTP/1.1: for the i-th request on the n-th connection it calls
+// answer, which writes to c what it likes and returns false to drop the connection. It
+// returns the server's URL and the counts of connections and requests it saw.
+func requestServer(t *testing.T, answer func(n, i int, c net.Conn) bool) (u string, conns, reqs *atomic.Int64) {
+	t.Helper()
+	conns, reqs = new(atomic.Int64), new(atomic.Int64)
+	u = rawServer(t, func(n int, c net.Conn) {
+		conns.Add(1)
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			reqs.Add(1)
+			if !answer(n, i, c) {
+				return
+			}
+		}
+	})
+	return u, conns, reqs
+}
+
 // TestNoSecondPOST: a reused connection that the server closes after reading a POST in
 // full, without answering (a model server restarting mid-generation), is an error: the
 // server may have acted on the request, so it is not sent again. A GET in the same spot is.
@@ -258,20 +280,12 @@ func TestNoSecondPOST(t *testing.T) {
 		{http.MethodGet, false, 2, 3},
 	} {
 		t.Run(tc.method, func(t *testing.T) {
-			var conns, reqs atomic.Int64
-			u := rawServer(t, func(n int, c net.Conn) {
-				conns.Add(1)
-				br := bufio.NewReader(c)
-				for i := 0; ; i++ {
-					if _, err := readRequest(br); err != nil {
-						return
-					}
-					reqs.Add(1)
-					if n == 0 && i == 1 {
-						return // the first connection dies after reading its second request
-					}
-					io.WriteString(c, okResponse)
+			u, conns, reqs := requestServer(t, func(n, i int, c net.Conn) bool {
+				if n == 0 && i == 1 {
+					return false // the first connection dies after reading its second request
 				}
+				io.WriteString(c, okResponse)
+				return true
 			})
 			tr := newTransport(t)
 			send := func() error {
@@ -360,20 +374,13 @@ func TestEarlyAnswer(t *testing.T) {
 // TestNoRetryAfterAnswerStarted: a connection that breaks after part of the answer came is
 // an error, not a retry (the server did take the request).
 func TestNoRetryAfterAnswerStarted(t *testing.T) {
-	var requests atomic.Int64
-	u := rawServer(t, func(n int, c net.Conn) {
-		br := bufio.NewReader(c)
-		for i := 0; ; i++ {
-			if _, err := readRequest(br); err != nil {
-				return
-			}
-			requests.Add(1)
-			if i == 1 {
-				io.WriteString(c, "HTTP/1.1 200 O") // cut in the status line
-				return
-			}
-			io.WriteString(c, okResponse)
+	u, _, requests := requestServer(t, func(n, i int, c net.Conn) bool {
+		if i == 1 {
+			io.WriteString(c, "HTTP/1.1 200 O") // cut in the status line
+			return false
 		}
+		io.WriteString(c, okResponse)
+		return true
 	})
 	tr := newTransport(t)
 	resp, err := post(t, tr, context.Background(), u, "{}")
@@ -528,26 +535,16 @@ func TestBadResponses(t *testing.T) {
 		{"extra bytes after body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var conns atomic.Int64
-			u := rawServer(t, func(n int, c net.Conn) {
-				conns.Add(1)
-				br := bufio.NewReader(c)
-				for i := 0; ; i++ {
-					if _, err := readRequest(br); err != nil {
-						return
-					}
-					if n == 0 && i == 0 {
-						io.WriteString(c, tc.resp)
-						if tc.name == "short body" || tc.name == "extra bytes after body" {
-							time.Sleep(20 * time.Millisecond)
-							if tc.name == "short body" {
-								return
-							}
-						}
-						continue
-					}
+			u, conns, _ := requestServer(t, func(n, i int, c net.Conn) bool {
+				if n > 0 || i > 0 {
 					io.WriteString(c, okResponse)
+					return true
 				}
+				io.WriteString(c, tc.resp)
+				if tc.name == "short body" || tc.name == "extra bytes after body" {
+					time.Sleep(20 * time.Millisecond)
+				}
+				return tc.name != "short body"
 			})
 			tr := newTransport(t)
 			tr.MaxResponseHeaderBytes = 1 << 20
