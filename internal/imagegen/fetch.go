@@ -21,7 +21,7 @@ const maxTaskJSON = 1 << 20
 // doJSON sends a request and decodes a 200 answer of at most maxJSONBytes into out; any other
 // status is decoded as an upstream error with decodeErr.
 func doJSON(ctx context.Context, c *http.Client, req *http.Request, maxJSONBytes int64, out any, decodeErr func(status int, body []byte) *UpstreamError) (*UpstreamError, error) {
-	resp, err := c.Do(req.WithContext(ctx))
+	resp, err := withRedirects(c, noRedirect).Do(req.WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +42,22 @@ func doJSON(ctx context.Context, c *http.Client, req *http.Request, maxJSONBytes
 	return nil, nil
 }
 
+// noRedirect makes a call's redirect its answer: a prompt must not follow a redirect, which
+// could lead to a host outside the region's jurisdictions. A 3xx is then an upstream error.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// maxDownloadRedirects bounds the redirects a result download follows (object stores sign
+// URLs that may redirect); each one must be as acceptable as the result URL itself.
+const maxDownloadRedirects = 5
+
+// withRedirects returns a copy of c with its own redirect policy; the transport (and so the
+// connection pool) is shared.
+func withRedirects(c *http.Client, check func(*http.Request, []*http.Request) error) *http.Client {
+	cc := *c
+	cc.CheckRedirect = check
+	return &cc
+}
+
 // download fetches a generated image from a result URL, refusing more than max bytes and
 // anything that is not PNG or JPEG. When the upstream is reached over https, result URLs must
 // be https too: an upstream answer must not steer the gateway to a plaintext or local URL.
@@ -54,7 +70,15 @@ func download(ctx context.Context, c *http.Client, rawURL string, httpsOnly bool
 	if err != nil {
 		return Image{}, err
 	}
-	resp, err := c.Do(req)
+	resp, err := withRedirects(c, func(r *http.Request, via []*http.Request) error {
+		if len(via) >= maxDownloadRedirects {
+			return fmt.Errorf("more than %d redirects", maxDownloadRedirects)
+		}
+		if r.URL.Scheme != "https" && (httpsOnly || r.URL.Scheme != "http") {
+			return errors.New("redirect to a URL that is not acceptable")
+		}
+		return nil
+	}).Do(req)
 	if err != nil {
 		return Image{}, fmt.Errorf("download result: %w", err)
 	}

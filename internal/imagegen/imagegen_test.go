@@ -300,3 +300,49 @@ func TestParseSize(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirects: a redirect of a call that carries the prompt is never followed (it could lead
+// outside the region's jurisdictions): it is an upstream error. A result download follows a
+// redirect only to a URL as acceptable as the result URL (https when the upstream is https).
+func TestRedirects(t *testing.T) {
+	var reached atomic.Int64
+	abroad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer abroad.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, abroad.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	for _, kind := range []string{imagegen.KindDashScope, imagegen.KindOpenAI} {
+		p := newProvider(t, kind, redirecting.URL, nil)
+		if _, err := p.Generate(context.Background(), imagegen.Request{Prompt: "a"}); err == nil {
+			t.Fatalf("%s: a redirected call succeeded", kind)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("a redirect of the prompt was followed %d times", n)
+	}
+
+	// An https upstream whose result URL is https but redirects to plain http.
+	plain := httptest.NewServer(sim.NewDashScope(""))
+	defer plain.Close()
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"PENDING"},"request_id":"r"}`))
+		case strings.HasPrefix(r.URL.Path, "/result"):
+			http.Redirect(w, r, plain.URL+"/sim-results/x/0.png", http.StatusFound)
+		default:
+			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"SUCCEEDED","results":[{"url":"` + srv.URL + `/result/0.png"}]},"request_id":"r"}`))
+		}
+	}))
+	defer srv.Close()
+	cfg := imagegen.Config{Name: "t", Kind: imagegen.KindDashScope, BaseURL: srv.URL, APIKeyEnv: "K", Jurisdiction: "CN"}
+	p, err := imagegen.New(cfg, imagegen.Options{HTTPClient: srv.Client(), Getenv: func(string) string { return testKey }, Sleep: instantSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Generate(context.Background(), imagegen.Request{Prompt: "a"}); err == nil {
+		t.Fatal("a download redirected from https to http succeeded")
+	}
+}

@@ -82,27 +82,47 @@ func TestFresh(t *testing.T) {
 		t.Fatalf("handed out %s, signed more than %v ago", got.ProduceID, mintMaxAge)
 	}
 
-	// Idle for a while: nothing is signed ahead any more.
-	advance(10 * time.Second)
+	// Idle for a while: nothing is signed ahead any more. (The refill the last call started
+	// ends first: it would stamp its labels with the clock moved on.)
 	poolState(t, l)
+	advance(10 * time.Second)
 	fresh()
 	if ready := poolState(t, l); len(ready) != 0 {
 		t.Fatalf("%d labels signed ahead after an idle spell", len(ready))
 	}
 }
 
-// TestFreshConcurrent (run with -race): many requests at once, with refills under way, get
-// valid labels, none twice.
+// TestFreshConcurrent (run with -race): many requests at once, with refills under way and
+// labels expiring, get valid labels, none twice, and some from the pool.
 func TestFreshConcurrent(t *testing.T) {
-	l := newTestLabeler(t, Config{})
-	l.now = time.Now
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC).UnixNano())
+	l, err := NewLabeler(Config{Producer: testProducer, KeyEnv: "K"}, Options{
+		// Every reading moves the clock 2 ms on: windows roll over and labels expire while
+		// the goroutines run.
+		Now:    func() time.Time { return time.Unix(0, clock.Add(int64(2*time.Millisecond))).UTC() },
+		Getenv: func(string) string { return testSeed },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	var pooled atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 200 {
+				l.mint.mu.Lock()
+				var next string
+				if len(l.mint.ready) > 0 {
+					next = l.mint.ready[0].imp.ProduceID
+				}
+				l.mint.mu.Unlock()
 				imp := l.Fresh()
+				if imp.ProduceID == next {
+					pooled.Add(1) // (or another goroutine took next first: then it is not counted)
+				}
 				if err := l.Verify(imp); err != nil {
 					t.Error(err)
 					return
@@ -120,4 +140,7 @@ func TestFreshConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	poolState(t, l)
+	if pooled.Load() == 0 {
+		t.Fatal("no label came from the pool")
+	}
 }

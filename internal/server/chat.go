@@ -128,16 +128,28 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 		}
 	}
 	if p.Label != nil {
-		// The implicit label's signature, its costliest step, is usually made ahead of time
-		// (label.Labeler.Fresh).
-		implicit, produceID, wrap := p.Label(ex)
-		ex.Label, ex.ProduceID = implicit, produceID
-		meta.Extra["aigc"] = implicit
-		if wrap != nil {
-			stream = wrap(stream)
-		}
+		stream = s.label(ex, &meta, stream)
 	}
 	return stream, meta, nil
+}
+
+// label runs the profile's label stage on the answer. Its costliest step, the implicit
+// label's signature, is usually made ahead of time (label.Labeler.Fresh). A panic in it
+// closes the upstream call before it goes on to ServeHTTP, which answers 500.
+func (s *Server) label(ex *Exchange, meta *openai.Meta, stream chat.Stream) chat.Stream {
+	defer func() {
+		if v := recover(); v != nil {
+			stream.Close()
+			panic(v)
+		}
+	}()
+	implicit, produceID, wrap := ex.Profile.Label(ex)
+	ex.Label, ex.ProduceID = implicit, produceID
+	meta.Extra["aigc"] = implicit
+	if wrap != nil {
+		stream = wrap(stream)
+	}
+	return stream
 }
 
 // promptText is what the prompt HMAC in the audit log covers: the text of every message.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type fakeRouter struct {
 	chunks []chat.Chunk
 	err    error
 	got    *chat.Request
+	closes atomic.Int64 // answers closed
 }
 
 func (f *fakeRouter) Chat(ctx context.Context, region string, req *chat.Request) (chat.Stream, route.Target, error) {
@@ -29,7 +31,18 @@ func (f *fakeRouter) Chat(ctx context.Context, region string, req *chat.Request)
 	if f.err != nil {
 		return nil, route.Target{}, f.err
 	}
-	return chat.NewSliceStream(f.chunks...), route.Target{Provider: "sim-" + strings.ToLower(region), Model: "m1", Jurisdiction: region}, nil
+	return closeCounter{chat.NewSliceStream(f.chunks...), &f.closes}, route.Target{Provider: "sim-" + strings.ToLower(region), Model: "m1", Jurisdiction: region}, nil
+}
+
+// closeCounter counts the Close calls of the answers fakeRouter returned.
+type closeCounter struct {
+	chat.Stream
+	n *atomic.Int64
+}
+
+func (c closeCounter) Close() error {
+	c.n.Add(1)
+	return c.Stream.Close()
 }
 
 func (f *fakeRouter) Aliases(region string) []string { return []string{"chat", "vision"} }
@@ -299,11 +312,12 @@ func TestEndpointOf(t *testing.T) {
 	}
 }
 
-// TestLabelPanicIsOneRequest: a label stage that panics fails that request with a 500; the
-// process and the next request are fine.
+// TestLabelPanicIsOneRequest: a label stage that panics fails that request with a 500 and
+// closes its upstream call; the process and the next request are fine.
 func TestLabelPanicIsOneRequest(t *testing.T) {
 	boom := true
-	env := newTestEnv(t, &fakeRouter{chunks: []chat.Chunk{{Delta: chat.Delta{Content: "hi"}}, {FinishReason: "stop"}}}, func(o *Options) {
+	router := &fakeRouter{chunks: []chat.Chunk{{Delta: chat.Delta{Content: "hi"}}, {FinishReason: "stop"}}}
+	env := newTestEnv(t, router, func(o *Options) {
 		o.Profiles["CN"].Label = func(*Exchange) (any, string, func(chat.Stream) chat.Stream) {
 			if boom {
 				panic("label boom")
@@ -313,6 +327,9 @@ func TestLabelPanicIsOneRequest(t *testing.T) {
 	})
 	if resp, _ := env.do(t, env.keys["cn"], "", okBody); resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500", resp.StatusCode)
+	}
+	if n := router.closes.Load(); n != 1 {
+		t.Fatalf("the upstream answer was closed %d times, want 1", n)
 	}
 	boom = false
 	if resp, _ := env.do(t, env.keys["cn"], "", okBody); resp.StatusCode != http.StatusOK {

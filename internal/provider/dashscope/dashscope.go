@@ -43,7 +43,8 @@ type Config struct {
 	// DataInspection, if set, is sent as X-DashScope-DataInspection ("enable" or
 	// `{"input":"cip","output":"cip"}`).
 	DataInspection string
-	// HTTPClient sends the calls; nil uses upstream.NewHTTPClient().
+	// HTTPClient's Transport sends the calls (the client itself is skipped: redirects are
+	// never followed, and Timeouts bound a call); nil uses upstream.NewHTTPClient().
 	HTTPClient *http.Client
 }
 

@@ -39,7 +39,8 @@ type Config struct {
 	Stream upstream.StreamMode
 	// Headers are extra static headers.
 	Headers map[string]string
-	// HTTPClient sends the calls; nil uses upstream.NewHTTPClient().
+	// HTTPClient's Transport sends the calls (the client itself is skipped: redirects are
+	// never followed, and Timeouts bound a call); nil uses upstream.NewHTTPClient().
 	HTTPClient *http.Client
 }
 

@@ -252,16 +252,17 @@ func (c *Call) Progress() {
 // for BetweenChunks, otherwise the timer waits for the rest of that time after the latest
 // piece.
 func (c *Call) idleCheck() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return // the call was closed while the timer went off
+	}
 	silent := time.Since(c.base) - time.Duration(c.last.Load())
 	if silent >= c.t.BetweenChunks {
 		c.cancel(errBetweenTimeout)
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.stopped {
-		c.idle.Reset(c.t.BetweenChunks - silent)
-	}
+	c.idle.Reset(c.t.BetweenChunks - silent)
 }
 
 // drainLimit and drainTime bound the read of what follows the end of an answer (OpenAI's

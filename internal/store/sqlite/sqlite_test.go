@@ -266,4 +266,8 @@ func TestAppendBatchGoroutines(t *testing.T) {
 	if err := db.AppendBatch(ctx, more, nil); err == nil {
 		t.Fatal("AppendBatch with a cancelled context succeeded")
 	}
+	seq, _, err := db.Head(context.Background(), "c")
+	if err != nil || seq != uint64(len(recs)) {
+		t.Fatalf("head after the cancelled batch: %d, %v; want %d", seq, err, len(recs))
+	}
 }
