@@ -79,10 +79,10 @@ func TestTimeoutsValidate(t *testing.T) {
 	}
 }
 
-// TestBetweenChunksFollowsProgress: the between-chunks timer is not reset on every event but
-// checks the latest one when it goes off. A stream whose events come more often than
-// between_chunks runs for several times that bound; once it falls silent it is cut after
-// about between_chunks, not later.
+// TestBetweenChunksFollowsProgress: the between-chunks bound follows the latest event (the
+// timer checks it when it goes off, see Call.idleCheck). A stream whose events come more
+// often than between_chunks runs for several times that bound; once it falls silent it is cut
+// after about between_chunks, not before.
 func TestBetweenChunksFollowsProgress(t *testing.T) {
 	const between = 60 * time.Millisecond
 	silent := make(chan time.Time, 1)
