@@ -40,8 +40,8 @@ const (
 	writeBuf = 8 << 10
 )
 
-// Transport is an http.RoundTripper for plain-HTTP/1.1 upstreams. The zero value is not
-// usable: Fallback must be set. A Transport is safe for concurrent use.
+// Transport is an http.RoundTripper for plain-HTTP/1.1 upstreams. Without a Fallback, the
+// requests it does not send itself fail. A Transport is safe for concurrent use.
 type Transport struct {
 	// Fallback sends the requests this transport does not: https and other schemes, requests
 	// that go through a proxy, requests with Expect or Upgrade headers.
@@ -65,8 +65,8 @@ type Transport struct {
 	mu     sync.Mutex
 	idle   map[string][]*conn // per host:port, oldest first; the newest is reused first
 	nidle  int
-	sweep  *time.Timer // closes connections idle for too long; armed while any are idle
-	direct map[string]bool
+	sweep  *time.Timer     // closes connections idle for too long; armed while any are idle
+	direct map[string]bool // per host:port, whether Proxy sends it direct (asked once)
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
