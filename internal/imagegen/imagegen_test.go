@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
-	_ "image/png"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -222,24 +222,36 @@ func TestDashScopePollRetriesTransientErrors(t *testing.T) {
 func TestResultURLMustBeHTTPS(t *testing.T) {
 	plain := httptest.NewServer(sim.NewDashScope(""))
 	defer plain.Close()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p := httpsTaskProvider(t, func(string) string { return plain.URL + "/sim-results/x/0.png" }, nil)
+	_, err := p.Generate(context.Background(), imagegen.Request{Prompt: "a"})
+	if ae, ok := apierr.As(err); !ok || ae.Code != imagegen.CodeUpstreamBadResponse {
+		t.Fatalf("err = %v, want upstream_bad_response", err)
+	}
+}
+
+// httpsTaskProvider returns a DashScope image provider reached over https, whose task
+// succeeds with one result at resultURL(the server's URL); the server answers requests for
+// paths under /result with result.
+func httpsTaskProvider(t *testing.T, resultURL func(base string) string, result http.HandlerFunc) imagegen.Provider {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPost:
 			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"PENDING"},"request_id":"r"}`))
+		case result != nil && strings.HasPrefix(r.URL.Path, "/result"):
+			result(w, r)
 		default:
-			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"SUCCEEDED","results":[{"url":"` + plain.URL + `/sim-results/x/0.png"}]},"request_id":"r"}`))
+			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"SUCCEEDED","results":[{"url":"` + resultURL(srv.URL) + `"}]},"request_id":"r"}`))
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	cfg := imagegen.Config{Name: "t", Kind: imagegen.KindDashScope, BaseURL: srv.URL, APIKeyEnv: "K", Jurisdiction: "CN"}
 	p, err := imagegen.New(cfg, imagegen.Options{HTTPClient: srv.Client(), Getenv: func(string) string { return testKey }, Sleep: instantSleep})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Generate(context.Background(), imagegen.Request{Prompt: "a"})
-	if ae, ok := apierr.As(err); !ok || ae.Code != imagegen.CodeUpstreamBadResponse {
-		t.Fatalf("err = %v, want upstream_bad_response", err)
-	}
+	return p
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -322,27 +334,39 @@ func TestRedirects(t *testing.T) {
 		t.Fatalf("a redirect of the prompt was followed %d times", n)
 	}
 
-	// An https upstream whose result URL is https but redirects to plain http.
-	plain := httptest.NewServer(sim.NewDashScope(""))
-	defer plain.Close()
-	var srv *httptest.Server
-	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodPost:
-			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"PENDING"},"request_id":"r"}`))
-		case strings.HasPrefix(r.URL.Path, "/result"):
-			http.Redirect(w, r, plain.URL+"/sim-results/x/0.png", http.StatusFound)
-		default:
-			_, _ = w.Write([]byte(`{"output":{"task_id":"t1","task_status":"SUCCEEDED","results":[{"url":"` + srv.URL + `/result/0.png"}]},"request_id":"r"}`))
-		}
-	}))
-	defer srv.Close()
-	cfg := imagegen.Config{Name: "t", Kind: imagegen.KindDashScope, BaseURL: srv.URL, APIKeyEnv: "K", Jurisdiction: "CN"}
-	p, err := imagegen.New(cfg, imagegen.Options{HTTPClient: srv.Client(), Getenv: func(string) string { return testKey }, Sleep: instantSleep})
-	if err != nil {
+	// An https upstream whose result URL is https and redirects: to another https URL the
+	// download follows (and gets a picture), to plain http it refuses (and never asks).
+	var pic bytes.Buffer
+	if err := png.Encode(&pic, image.NewGray(image.Rect(0, 0, 4, 4))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Generate(context.Background(), imagegen.Request{Prompt: "a"}); err == nil {
-		t.Fatal("a download redirected from https to http succeeded")
+	var plainHits atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainHits.Add(1)
+		w.Write(pic.Bytes())
+	}))
+	defer plain.Close()
+	for _, tc := range []struct {
+		to     func(base string) string
+		wantOK bool
+	}{
+		{func(base string) string { return base + "/result/pic.png" }, true},
+		{func(string) string { return plain.URL + "/pic.png" }, false},
+	} {
+		var base string
+		p := httpsTaskProvider(t, func(b string) string { base = b; return b + "/result/0.png" }, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/result/pic.png" {
+				w.Write(pic.Bytes())
+				return
+			}
+			http.Redirect(w, r, tc.to(base), http.StatusFound)
+		})
+		_, err := p.Generate(context.Background(), imagegen.Request{Prompt: "a"})
+		if (err == nil) != tc.wantOK {
+			t.Fatalf("redirect to %s: err = %v", tc.to(base), err)
+		}
+	}
+	if n := plainHits.Load(); n != 0 {
+		t.Fatalf("a download followed a redirect from https to http (%d requests)", n)
 	}
 }
