@@ -198,25 +198,32 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		}
 		return v.AppendJSON(b), nil
 	case map[string]int: // the privacy receipt
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(append(jsonw.AppendString(b, k, true), ':'), int64(v[k]), 10)
-		}
-		return append(b, '}'), nil
+		return AppendCounts(b, v), nil
 	}
 	vb, err := json.Marshal(v)
 	return append(b, vb...), err
+}
+
+// AppendCounts writes m as json.Marshal would: keys sorted, HTML escaped. The privacy
+// receipt, in every CN answer and its header, skips reflection.
+func AppendCounts(b []byte, m map[string]int) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	var buf [8]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(append(jsonw.AppendString(b, k, true), ':'), int64(m[k]), 10)
+	}
+	return append(b, '}')
 }
 
 // appendExtra adds the members to the JSON object obj (replacing its closing brace), except

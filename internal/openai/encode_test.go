@@ -376,3 +376,22 @@ func TestEncodeTextRequestTakesCommonRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendCountsMatchesMarshal(t *testing.T) {
+	for _, m := range []map[string]int{
+		nil,
+		{},
+		{"phone": 1},
+		{"phone": 2, "name": 1, "id_card": 1, "address": 3, "email": -1},
+		{"<b>&": 1, "引号\"": 0, "a\u2028": 7}, // escaped as json.Marshal escapes them
+		{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": 10},
+	} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendCounts([]byte("x"), m); string(got) != "x"+string(want) {
+			t.Errorf("AppendCounts(%v) = %s, want x%s", m, got, want)
+		}
+	}
+}

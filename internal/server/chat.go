@@ -92,8 +92,7 @@ func (s *Server) Pipeline(ctx context.Context, w http.ResponseWriter, ex *Exchan
 		if receipt == nil {
 			receipt = map[string]int{}
 		}
-		b, _ := json.Marshal(receipt) // map keys are sorted: a stable header
-		w.Header().Set("X-Qiao-Privacy", string(b))
+		w.Header().Set("X-Qiao-Privacy", string(openai.AppendCounts(nil, receipt))) // keys sorted: a stable header
 		meta.Extra["privacy"] = receipt
 	}
 	var stream chat.Stream
