@@ -17,6 +17,10 @@ const (
 	mintMaxAge = time.Second
 	// mintMaxBatch bounds the labels kept ready.
 	mintMaxBatch = 64
+	// mintBurst is the demand within one window from which labels are signed ahead before
+	// the window is over: a burst is served from the pool after its first few requests
+	// rather than after a whole second, and a trickle of requests is signed as it comes.
+	mintBurst = 8
 )
 
 // minter is the pool of labels signed ahead. Its zero value is ready to use.
@@ -35,8 +39,9 @@ type minted struct {
 }
 
 // Fresh returns a new producer label, as New does: Label "1", the configured producer, a new
-// ProduceID and its signature. Under steady demand it was signed less than a second before,
-// off the request's path; otherwise it is signed now.
+// ProduceID and its signature. Under demand (a busy last window, or mintBurst requests in
+// this one) it was signed less than a second before, off the request's path; otherwise it is
+// signed now.
 func (l *Labeler) Fresh() Implicit {
 	now := l.now()
 	m := &l.mint
@@ -51,6 +56,9 @@ func (l *Labeler) Fresh() Implicit {
 		m.window, m.taken = now, 0
 	}
 	m.taken++
+	if m.taken >= mintBurst {
+		m.want = max(m.want, min(m.taken, mintMaxBatch))
+	}
 	// Labels too old to hand out are dropped.
 	drop := 0
 	for drop < len(m.ready) && now.Sub(m.ready[drop].at) >= mintMaxAge {

@@ -52,17 +52,27 @@ func TestFresh(t *testing.T) {
 		return imp
 	}
 
-	// No demand seen yet: signed on the spot, nothing ahead.
-	for range 10 {
+	// A trickle (fewer than mintBurst in a window): signed on the spot, nothing ahead.
+	for range mintBurst - 1 {
 		fresh()
 		advance(50 * time.Millisecond)
 	}
 	if ready := poolState(t, l); len(ready) != 0 {
 		t.Fatalf("%d labels signed ahead before any demand was known", len(ready))
 	}
+	// The burst-th request of the window: as many as the window has asked for are signed
+	// ahead, without waiting for the window to end.
+	fresh()
+	if ready := poolState(t, l); len(ready) != mintBurst {
+		t.Fatalf("%d labels ready after a burst of %d, want %d", len(ready), mintBurst, mintBurst)
+	}
+	advance(50 * time.Millisecond)
+	for range 2 { // taken from the pool; half of it is left, so no refill yet
+		fresh()
+	}
 
 	// A window later, the demand of the last one (10) is kept ready.
-	advance(600 * time.Millisecond)
+	advance(650 * time.Millisecond)
 	fresh()
 	ready := poolState(t, l)
 	if len(ready) != 10 {
