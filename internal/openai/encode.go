@@ -380,7 +380,7 @@ type chunkObject struct {
 // nothing). withExtra adds meta.Extra (first and last event). A chunk that carries only
 // usage is rendered the OpenAI way: an empty choices array.
 func AppendChunk(b []byte, meta Meta, c chat.Chunk, withExtra bool) ([]byte, error) {
-	if len(c.Delta.ToolCalls) == 0 && c.Usage == nil {
+	if len(c.Delta.ToolCalls) == 0 {
 		b = appendTextChunk(b, meta, c)
 	} else {
 		obj, err := encodeChunk(meta, c)
@@ -415,7 +415,7 @@ func objectHas(k string, usage bool) bool {
 }
 
 // appendTextChunk renders the chunks that make up almost all of a stream (role, content or
-// reasoning, finish reason; no tool calls or usage) without reflection, byte for byte as
+// reasoning, finish reason, usage; no tool calls) without reflection, byte for byte as
 // encodeChunk would.
 func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	b = append(b, `{"id":`...)
@@ -424,6 +424,10 @@ func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 	b = strconv.AppendInt(b, meta.Created, 10)
 	b = append(b, `,"model":`...)
 	b = jsonw.AppendString(b, meta.Model, true)
+	if c.Usage != nil && c.Delta.Empty() && c.FinishReason == "" {
+		b = append(b, `,"choices":[],"usage":`...)
+		return append(appendUsage(b, encodeUsage(c.Usage)), '}')
+	}
 	b = append(b, `,"choices":[{"index":0,"delta":{`...)
 	sep := false
 	member := func(name, v string) {
@@ -444,10 +448,15 @@ func appendTextChunk(b []byte, meta Meta, c chat.Chunk) []byte {
 		member("reasoning_content", c.Delta.ReasoningContent)
 	}
 	if c.FinishReason == "" {
-		return append(b, `},"finish_reason":null}]}`...)
+		b = append(b, `},"finish_reason":null}]`...)
+	} else {
+		b = jsonw.AppendString(append(b, `},"finish_reason":`...), c.FinishReason, true)
+		b = append(b, `}]`...)
 	}
-	b = jsonw.AppendString(append(b, `},"finish_reason":`...), c.FinishReason, true)
-	return append(b, `}]}`...)
+	if c.Usage != nil {
+		b = appendUsage(append(b, `,"usage":`...), encodeUsage(c.Usage))
+	}
+	return append(b, '}')
 }
 
 // encodeChunk renders any chunk through encoding/json, without extra members.

@@ -111,6 +111,10 @@ func TestTextChunkMatchesGeneric(t *testing.T) {
 		{FinishReason: "stop"},
 		{Delta: chat.Delta{Content: "end"}, FinishReason: "content_filter"},
 		{},
+		{Usage: &chat.Usage{PromptTokens: 3, CompletionTokens: 4}},
+		{Usage: &chat.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 9, ReasoningTokens: 1, CachedTokens: 2}},
+		{Delta: chat.Delta{Content: "end"}, FinishReason: "stop", Usage: &chat.Usage{PromptTokens: 1}},
+		{FinishReason: "length", Usage: &chat.Usage{CompletionTokens: 1}},
 	} {
 		fast, err := AppendChunk(nil, meta, c, false)
 		if err != nil {
@@ -182,11 +186,16 @@ func TestChunkExtra(t *testing.T) {
 }
 
 func FuzzTextChunk(f *testing.F) {
-	f.Add("chatcmpl-1", int64(1), "qwen-plus", "assistant", "你好", "", "")
-	f.Add("", int64(-5), "m\u2028", "", "<a href=\"x\">&amp;</a>\n", "\x7f\xc3(", "stop")
-	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning, finish string) {
+	f.Add("chatcmpl-1", int64(1), "qwen-plus", "assistant", "你好", "", "", -1, 0, 0, 0, 0)
+	f.Add("", int64(-5), "m\u2028", "", "<a href=\"x\">&amp;</a>\n", "\x7f\xc3(", "stop", 0, 0, 0, 0, 0)
+	f.Add("i", int64(0), "m", "", "", "", "", 3, 4, 0, 2, 1)
+	f.Fuzz(func(t *testing.T, id string, created int64, model, role, content, reasoning, finish string,
+		prompt, completion, total, cached, thought int) {
 		meta := Meta{ID: id, Created: created, Model: model}
 		c := chat.Chunk{Delta: chat.Delta{Role: role, Content: content, ReasoningContent: reasoning}, FinishReason: finish}
+		if prompt >= 0 { // usage, on its own or on a chunk with text
+			c.Usage = &chat.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: total, CachedTokens: cached, ReasoningTokens: thought}
+		}
 		fast, _ := AppendChunk(nil, meta, c, false)
 		generic, err := encodeChunk(meta, c)
 		if err != nil {
