@@ -356,10 +356,14 @@ const (
 // clean makes every string valid UTF-8 without NUL bytes, in place: JSON (the canonical
 // encoding) cannot represent other strings exactly and PostgreSQL's text type rejects them,
 // and a request must not be refused because a client sent a stray byte in a model name.
+// The maps and the outcomes are copied (they are the caller's) only if one needs cleaning.
 func (r *Record) clean() {
 	for _, p := range []*string{&r.Request, &r.Tenant, &r.KeyID, &r.Region, &r.Provider,
 		&r.Model, &r.Route, &r.ErrorCode, &r.ProduceID} {
 		*p = cleanString(*p)
+	}
+	if r.isClean() {
+		return
 	}
 	if len(r.Privacy) > 0 {
 		m := make(map[string]int64, len(r.Privacy))
@@ -385,8 +389,32 @@ func (r *Record) clean() {
 	}
 }
 
+// isClean reports whether the maps and outcomes need no cleaning.
+func (r *Record) isClean() bool {
+	for k := range r.Privacy {
+		if !isCleanString(k) {
+			return false
+		}
+	}
+	for k, v := range r.Details {
+		if !isCleanString(k) || !isCleanString(v) {
+			return false
+		}
+	}
+	for _, o := range r.Safety {
+		for _, s := range [...]string{o.Stage, o.Rule, o.Category, o.PackVersion, o.Action} {
+			if !isCleanString(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isCleanString(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
+
 func cleanString(s string) string {
-	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+	if isCleanString(s) {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")

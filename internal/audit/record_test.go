@@ -185,6 +185,18 @@ func TestValidateAndClean(t *testing.T) {
 	if r.Model != "qwen\uFFFD-plus" || r.Details["k\uFFFD"] != "v" {
 		t.Errorf("clean: model %q details %q", r.Model, r.Details)
 	}
+	// Only the field that needs it is cleaned; the caller's map and outcomes are copied,
+	// never changed.
+	privacy := map[string]int64{"phone\x00": 1, "name": 2}
+	safety := []SafetyOutcome{{Stage: "output", Rule: "r\xff"}}
+	r = Record{Kind: KindRequest, Privacy: privacy, Safety: safety}
+	r.clean()
+	if len(r.Privacy) != 2 || r.Privacy["phone"] != 1 || r.Privacy["name"] != 2 || r.Safety[0].Rule != "r\uFFFD" {
+		t.Errorf("clean: privacy %v safety %+v", r.Privacy, r.Safety)
+	}
+	if privacy["phone\x00"] != 1 || safety[0].Rule != "r\xff" {
+		t.Errorf("clean changed the caller's values: %v %+v", privacy, safety)
+	}
 }
 
 func TestMACer(t *testing.T) {

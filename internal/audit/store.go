@@ -60,6 +60,13 @@ func ChainFileName(chain string) string {
 // ErrChainInUse is returned by NewWriter when another process holds the chain.
 var ErrChainInUse = errors.New("audit: the chain is in use by another writer (replica names must be unique)")
 
+// EncodedAppender is implemented by stores that keep each record's canonical encoding
+// (journal.Journal). The writer encodes every record to hash it and hands the encodings
+// over, so they are not made twice: canon[i] is recs[i].Canonical().
+type EncodedAppender interface {
+	AppendEncoded(ctx context.Context, recs []Record, canon [][]byte, cps []Checkpoint) error
+}
+
 // CheapAppender is implemented by stores whose AppendBatch costs a file append rather than
 // a database transaction (journal.Journal, unless it syncs every append). The writer then
 // commits each record on the appending goroutine: group commit, which hands records to one

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -402,18 +403,17 @@ func (w *Writer) commit(ctx context.Context, batch []appendReq) {
 
 func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
 	recs := make([]Record, len(batch))
+	canon := make([][]byte, len(batch))
 	seq, prev := w.seq, w.head
 	for i, r := range batch {
 		rec := r.rec
 		seq++
 		rec.Chain, rec.Seq, rec.PrevHash = w.opts.Chain, seq, prev
-		h, err := rec.ComputeHash()
-		if err != nil {
-			return err
-		}
-		rec.Hash = h
+		canon[i] = rec.appendCanonical(make([]byte, 0, 512))
+		h := sha256.Sum256(canon[i])
+		rec.Hash = h[:]
 		recs[i] = rec
-		prev = h
+		prev = rec.Hash
 	}
 	now := w.opts.Now()
 	var cps []Checkpoint
@@ -422,7 +422,13 @@ func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := w.st.AppendBatch(ctx, recs, cps); err != nil {
+	var err error
+	if e, ok := w.st.(EncodedAppender); ok {
+		err = e.AppendEncoded(ctx, recs, canon, cps)
+	} else {
+		err = w.st.AppendBatch(ctx, recs, cps)
+	}
+	if err != nil {
 		return fmt.Errorf("audit: commit %d records: %w", len(recs), err)
 	}
 	w.seq, w.head = seq, prev

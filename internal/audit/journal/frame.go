@@ -36,7 +36,8 @@ type framedRecord struct {
 	Record json.RawMessage `json:"record"`
 }
 
-func encodeFrame(recs []audit.Record, cps []audit.Checkpoint) ([]byte, error) {
+// encodeFrame frames a batch; canon, if not nil, holds each record's canonical encoding.
+func encodeFrame(recs []audit.Record, canon [][]byte, cps []audit.Checkpoint) ([]byte, error) {
 	b := make([]byte, headerSize, headerSize+600*len(recs)+300*len(cps))
 	b = append(b, '{')
 	if len(recs) > 0 {
@@ -46,9 +47,14 @@ func encodeFrame(recs []audit.Record, cps []audit.Checkpoint) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			c, err := r.Canonical()
-			if err != nil {
-				return nil, fmt.Errorf("journal: encode record: %w", err)
+			var c []byte
+			if canon != nil {
+				c = canon[i]
+			} else {
+				var err error
+				if c, err = r.Canonical(); err != nil {
+					return nil, fmt.Errorf("journal: encode record: %w", err)
+				}
 			}
 			b = append(b, `{"seq":`...)
 			b = strconv.AppendUint(b, r.Seq, 10)

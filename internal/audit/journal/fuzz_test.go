@@ -13,7 +13,7 @@ import (
 func FuzzDecodeFrames(f *testing.F) {
 	rec := audit.Record{Seq: 1, Chain: "c", Kind: audit.KindRequest, Request: "r", Time: time.Unix(1764000000, 5).UTC()}
 	rec.Hash, _ = rec.ComputeHash()
-	whole, _ := encodeFrame([]audit.Record{rec}, []audit.Checkpoint{{Chain: "c", Seq: 1, Hash: rec.Hash, Time: rec.Time}})
+	whole, _ := encodeFrame([]audit.Record{rec}, nil, []audit.Checkpoint{{Chain: "c", Seq: 1, Hash: rec.Hash, Time: rec.Time}})
 	if batches, _, err := decodeFrames(whole); err != nil || len(batches) != 1 || len(batches[0].recs) != 1 {
 		f.Fatalf("a whole frame does not decode: %v", err)
 	}
@@ -32,7 +32,7 @@ func FuzzDecodeFrames(f *testing.F) {
 		// Re-framing what was decoded decodes to the same batches.
 		var again []byte
 		for _, b := range batches {
-			fr, err := encodeFrame(b.recs, b.cps)
+			fr, err := encodeFrame(b.recs, nil, b.cps)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -121,7 +121,10 @@ type Journal struct {
 	stopped chan struct{}
 }
 
-var _ audit.Store = (*Journal)(nil)
+var (
+	_ audit.Store           = (*Journal)(nil)
+	_ audit.EncodedAppender = (*Journal)(nil)
+)
 
 // Open locks o.Dir, copies any batches a previous process journaled but did not store into
 // inner (checking that they continue inner's chains), deletes the old segments and starts
@@ -180,7 +183,13 @@ func lockDir(dir string) (*os.File, error) {
 // Options.Sync). It fails at once while the store is refusing batches, and waits while
 // Options.MaxBacklog records are already waiting for the store.
 func (j *Journal) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
-	frame, err := encodeFrame(recs, cps)
+	return j.AppendEncoded(ctx, recs, nil, cps)
+}
+
+// AppendEncoded is AppendBatch with each record's canonical encoding already made
+// (audit.EncodedAppender); canon may be nil, and then the journal encodes them itself.
+func (j *Journal) AppendEncoded(ctx context.Context, recs []audit.Record, canon [][]byte, cps []audit.Checkpoint) error {
+	frame, err := encodeFrame(recs, canon, cps)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,9 @@ type journaled struct {
 func (s journaled) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
 	return s.j.AppendBatch(ctx, recs, cps)
 }
+func (s journaled) AppendEncoded(ctx context.Context, recs []audit.Record, canon [][]byte, cps []audit.Checkpoint) error {
+	return s.j.AppendEncoded(ctx, recs, canon, cps)
+}
 func (s journaled) Head(ctx context.Context, chain string) (uint64, audit.Hash, error) {
 	return s.j.Head(ctx, chain)
 }
