@@ -160,9 +160,21 @@ func NewMACer(key []byte) *MACer {
 
 // MAC returns ContentMAC(key, text).
 func (m *MACer) MAC(text string) []byte {
+	h := m.New()
+	io.WriteString(h, text)
+	return m.Sum(h)
+}
+
+// New returns a keyed hash to write content into as it arrives; Sum gives its MAC.
+func (m *MACer) New() hash.Hash {
 	h := m.pool.Get().(hash.Hash)
 	h.Reset()
-	io.WriteString(h, text)
+	return h
+}
+
+// Sum returns the MAC of what was written to h, a hash from New, which must not be used
+// afterwards.
+func (m *MACer) Sum(h hash.Hash) []byte {
 	sum := h.Sum(make([]byte, 0, HashSize))
 	m.pool.Put(h)
 	return sum

@@ -238,6 +238,7 @@ func Build(ctx context.Context, opts Options) (g *Gateway, err error) {
 		Logger:       opts.Logger,
 		Now:          opts.Now,
 		Audit:        rec.record,
+		ContentMAC:   rec.mac,
 		Ready:        func(ctx context.Context) error { return g.Audit.Healthy() },
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		MaxMessages:  cfg.Server.MaxMessages,

@@ -46,10 +46,13 @@ func (r *recorder) record(ctx context.Context, ex *server.Exchange) error {
 	if ex.Usage != nil {
 		rec.Usage = audit.Usage{PromptTokens: int64(ex.Usage.PromptTokens), CompletionTokens: int64(ex.Usage.CompletionTokens)}
 	}
-	if ex.PromptText != "" {
+	// The server hashes the content as it goes (server.Options.ContentMAC); an exchange
+	// built without it still carries the texts.
+	rec.PromptMAC, rec.AnswerMAC = ex.PromptMAC, ex.AnswerMAC
+	if rec.PromptMAC == nil && ex.PromptText != "" {
 		rec.PromptMAC = r.mac.MAC(ex.PromptText)
 	}
-	if ex.AnswerText != "" {
+	if rec.AnswerMAC == nil && ex.AnswerText != "" {
 		rec.AnswerMAC = r.mac.MAC(ex.AnswerText)
 	}
 	err := r.w.Append(ctx, rec)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -55,9 +56,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, ex *Exchange
 	ctx := r.Context()
 	var out *sseWriter
 	if req.Stream {
-		// Events are flushed when the answer's producer is about to wait, not one by one.
+		// Events are flushed when the answer's producer is about to wait, not one by one;
+		// a wait is also a moment to hash the prompt for the audit record.
 		out = newSSEWriter(w)
-		ctx = chat.BeforeWait(ctx, out.flush)
+		ctx = chat.BeforeWait(ctx, func() {
+			out.flush()
+			s.hashPrompt(ex)
+		})
 	}
 	stream, meta, err := s.Pipeline(ctx, w, ex, req)
 	if err != nil {
@@ -163,6 +168,52 @@ func promptText(req *chat.Request) string {
 	return b.String()
 }
 
+// hashPrompt fills ex.PromptMAC, unless it is done or the server has no ContentMAC.
+func (s *Server) hashPrompt(ex *Exchange) {
+	if s.opts.ContentMAC != nil && ex.PromptMAC == nil && ex.PromptText != "" {
+		ex.PromptMAC = s.opts.ContentMAC.MAC(ex.PromptText)
+	}
+}
+
+// answerSink keeps a streamed answer for the audit record: as a keyed hash written as the
+// answer arrives when the server has a ContentMAC, else as text for the audit hook.
+type answerSink struct {
+	mac  ContentMACer
+	h    hash.Hash
+	text strings.Builder
+	n    int
+}
+
+func (s *Server) newAnswerSink() *answerSink {
+	a := &answerSink{mac: s.opts.ContentMAC}
+	if a.mac != nil {
+		a.h = a.mac.New()
+	}
+	return a
+}
+
+func (a *answerSink) write(text string) {
+	if a.h == nil {
+		a.text.WriteString(text)
+		return
+	}
+	a.n += len(text)
+	io.WriteString(a.h, text)
+}
+
+// done hands the answer to ex. The sink is not used afterwards.
+func (a *answerSink) done(ex *Exchange) {
+	if a.h == nil {
+		ex.AnswerText = a.text.String()
+		return
+	}
+	sum := a.mac.Sum(a.h)
+	a.h = nil
+	if a.n > 0 { // an empty answer has no hash, as with AnswerText ""
+		ex.AnswerMAC = sum
+	}
+}
+
 // Record writes the request's audit record. Handlers call it once the answer is complete
 // and before its last bytes are sent; an error means the answer must not be served.
 func (s *Server) Record(ctx context.Context, ex *Exchange) error { return s.audit(ctx, ex) }
@@ -175,6 +226,10 @@ func (s *Server) audit(ctx context.Context, ex *Exchange) error {
 	// The record is written before the last bytes go out: its latency is the time to the
 	// completed answer (the metrics measure again after the response).
 	ex.Latency = s.now().Sub(ex.Start)
+	s.hashPrompt(ex)
+	if s.opts.ContentMAC != nil && ex.AnswerMAC == nil && ex.AnswerText != "" {
+		ex.AnswerMAC = s.opts.ContentMAC.MAC(ex.AnswerText)
+	}
 	// The record is kept even if the client has gone: detach from its cancellation.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -285,12 +340,13 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 		usage  *chat.Usage
 		final  chat.Chunk
 		first  = true
-		answer strings.Builder
+		answer = s.newAnswerSink()
 	)
 	// clientGone records a stream the client abandoned: the deferred Close cancels the
 	// upstream, and the request is still recorded, as cut short by the client.
 	clientGone := func() error {
-		ex.Status, ex.ErrCode, ex.AnswerText = 499, "client_closed", answer.String()
+		ex.Status, ex.ErrCode = 499, "client_closed"
+		answer.done(ex)
 		if aerr := s.audit(r.Context(), ex); aerr != nil {
 			s.log.Error("audit record lost for an abandoned stream", "request_id", ex.RequestID, "err", aerr)
 		}
@@ -313,7 +369,7 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 			} else {
 				ex.ErrCode = "internal_error"
 			}
-			ex.AnswerText = answer.String()
+			answer.done(ex)
 			out.flush() // what was sent stays sent; only the error waits for the record
 			if aerr := s.audit(r.Context(), ex); aerr != nil {
 				s.log.Error("audit record lost for a failed stream", "request_id", ex.RequestID, "err", aerr)
@@ -324,7 +380,7 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 		if c.Usage != nil {
 			usage, c.Usage = c.Usage, nil
 		}
-		answer.WriteString(c.Delta.Content)
+		answer.write(c.Delta.Content)
 		if c.FinishReason != "" {
 			final.FinishReason = c.FinishReason
 			final.Delta.Content += c.Delta.Content
@@ -359,7 +415,7 @@ func (s *Server) writeSSE(out *sseWriter, r *http.Request, ex *Exchange, req *ch
 		ex.TTFT = s.now().Sub(ex.Start)
 	}
 	ex.Usage, ex.Finish = usage, final.FinishReason
-	ex.AnswerText = answer.String()
+	answer.done(ex)
 	ex.Status = http.StatusOK
 	if err := s.audit(r.Context(), ex); err != nil {
 		ex.Status, _ = apierr.Public(err)

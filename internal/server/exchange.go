@@ -35,10 +35,14 @@ type Exchange struct {
 	Label any
 	// ProduceID is the label's content id, copied for the audit log.
 	ProduceID string
-	// PromptMAC and AnswerMAC are filled by the audit hook from the texts, which the server
-	// hands to it through PromptText/AnswerText and then forgets.
+	// PromptText and AnswerText are the content the audit record keeps keyed hashes of;
+	// the server forgets them once the record is written. With Options.ContentMAC the
+	// server fills PromptMAC and AnswerMAC itself (a streamed answer is hashed as it goes
+	// and never collected as text); otherwise the audit hook hashes the texts.
 	PromptText string
 	AnswerText string
+	PromptMAC  []byte
+	AnswerMAC  []byte
 
 	TTFT    time.Duration
 	Latency time.Duration

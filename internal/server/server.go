@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math"
@@ -48,6 +49,11 @@ type Options struct {
 	// bytes are sent. An error means the record could not be kept: the request is refused
 	// (non-streaming) or its stream ends with an error instead of [DONE].
 	Audit func(ctx context.Context, ex *Exchange) error
+	// ContentMAC, if set, keys the audit record's content hashes: the server fills
+	// Exchange.PromptMAC and AnswerMAC before calling Audit. It hashes a streamed answer as
+	// it arrives, and the prompt while the upstream has not answered yet, so that little is
+	// left to do between the answer's end and its last bytes.
+	ContentMAC ContentMACer
 	// Ready reports whether dependencies (store, audit) are usable, for /readyz.
 	Ready func(ctx context.Context) error
 
@@ -64,6 +70,14 @@ type Options struct {
 	Routes map[string]HandlerFunc
 	// Public handlers mounted without authentication (admin endpoints do their own).
 	Public map[string]http.Handler
+}
+
+// ContentMACer computes keyed content hashes (audit.MACer).
+type ContentMACer interface {
+	MAC(text string) []byte
+	// New returns a keyed hash to write into; Sum returns its MAC and takes it back.
+	New() hash.Hash
+	Sum(h hash.Hash) []byte
 }
 
 // HandlerFunc is an authenticated handler. Errors are written in the OpenAI shape.

@@ -2,9 +2,12 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/qiao-gateway/qiao/internal/apierr"
+	"github.com/qiao-gateway/qiao/internal/audit"
 	"github.com/qiao-gateway/qiao/internal/chat"
 	"github.com/qiao-gateway/qiao/internal/route"
 	"github.com/qiao-gateway/qiao/internal/tenant"
@@ -334,5 +338,61 @@ func TestLabelPanicIsOneRequest(t *testing.T) {
 	boom = false
 	if resp, _ := env.do(t, env.keys["cn"], "", okBody); resp.StatusCode != http.StatusOK {
 		t.Fatalf("next request: status %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestContentMACs: with a ContentMAC the server hands the audit hook the keyed hashes of
+// the prompt and of the answer the client read, streamed (hashed as it arrives) or not;
+// an empty answer has no hash. Without one, the hook gets the texts.
+func TestContentMACs(t *testing.T) {
+	key := []byte("0123456789abcdef")
+	const prompt = `"messages":[{"role":"system","content":"简短"},{"role":"user","content":"你好"}]`
+	wantPrompt := audit.ContentMAC(key, "system:简短\nuser:你好\n")
+	for _, tc := range []struct {
+		name   string
+		chunks []chat.Chunk
+		stream bool
+		answer string
+	}{
+		{"streamed", []chat.Chunk{{Delta: chat.Delta{Content: "你"}}, {Delta: chat.Delta{Content: "好，"}}, {Delta: chat.Delta{Content: "世界"}, FinishReason: "stop"}}, true, "你好，世界"},
+		{"whole", []chat.Chunk{{Delta: chat.Delta{Content: "你好"}}, {FinishReason: "stop"}}, false, "你好"},
+		{"streamed, empty", []chat.Chunk{{FinishReason: "stop"}}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"model":"chat","stream":%v,%s}`, tc.stream, prompt)
+			for _, keyed := range []bool{true, false} {
+				env := newTestEnv(t, &fakeRouter{chunks: tc.chunks}, func(o *Options) {
+					if keyed {
+						o.ContentMAC = audit.NewMACer(key)
+					}
+				})
+				resp, err := http.DefaultClient.Do(mustReq(t, env, body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if len(env.audits) != 1 {
+					t.Fatalf("%d records", len(env.audits))
+				}
+				a := env.audits[0]
+				if !keyed {
+					if a.PromptMAC != nil || a.AnswerMAC != nil || a.PromptText != "system:简短\nuser:你好\n" || a.AnswerText != tc.answer {
+						t.Errorf("without a ContentMAC: prompt %q answer %q, MACs %x %x", a.PromptText, a.AnswerText, a.PromptMAC, a.AnswerMAC)
+					}
+					continue
+				}
+				if !bytes.Equal(a.PromptMAC, wantPrompt) {
+					t.Errorf("PromptMAC %x, want %x", a.PromptMAC, wantPrompt)
+				}
+				var wantAnswer []byte
+				if tc.answer != "" {
+					wantAnswer = audit.ContentMAC(key, tc.answer)
+				}
+				if !bytes.Equal(a.AnswerMAC, wantAnswer) {
+					t.Errorf("AnswerMAC %x, want %x (of %q)", a.AnswerMAC, wantAnswer, tc.answer)
+				}
+			}
+		})
 	}
 }
