@@ -7,6 +7,7 @@ func (j *Journal) Crash() {
 	j.closed = true
 	j.mu.Unlock()
 	close(j.stop)
+	j.unmap()
 	j.file.Close()
 	j.lock.Close()
 }

@@ -102,7 +102,9 @@ func decodePayload(body []byte) (batch, error) {
 	return b, nil
 }
 
-// errTorn marks data that ends inside a frame, as a crash during a write leaves it.
+// errTorn marks data that ends inside a frame, as a crash during a write leaves it. Zeros
+// where a frame would start end the data too: a preallocated segment's unwritten tail, or
+// what a power cut can leave where an unsynced write was going.
 var errTorn = errors.New("journal: segment ends inside a frame")
 
 // decodeFrames decodes the frames of one segment. It returns the batches before the first
@@ -112,8 +114,6 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 	for good < len(data) {
 		rest := data[good:]
 		if allZero(rest) {
-			// A file extended but never written: what a power cut can leave where an
-			// unsynced write was going.
 			return batches, good, errTorn
 		}
 		if len(rest) < headerSize {
@@ -128,8 +128,10 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 		}
 		body := rest[headerSize : headerSize+n]
 		if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(rest[4:]) {
-			if headerSize+n == len(rest) {
-				return batches, good, errTorn // the last frame, not all of it written
+			if allZero(rest[headerSize+n:]) {
+				// The last frame, not all of it written: it ends the data, or only the zeros
+				// of a preallocated segment follow (a copy cut short by the process dying).
+				return batches, good, errTorn
 			}
 			return batches, good, fmt.Errorf("journal: frame at offset %d fails its checksum", good)
 		}

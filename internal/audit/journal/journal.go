@@ -1,10 +1,11 @@
 // Package journal puts an append-only file in front of an audit store, so that a request
-// waits for one write(2) instead of a database transaction.
+// waits for a copy into a file's pages instead of a database transaction.
 //
 // A Journal is an audit.Store. AppendBatch frames the batch, appends it to the current
-// segment file and returns: from then on the records survive the process being killed, as a
-// record committed to SQLite with synchronous=NORMAL does (both are in the kernel's hands;
-// with Options.Sync the segment is also fdatasync'ed, as synchronous=FULL would). A single
+// segment file (a copy into its mapping, or a write(2): segment.go) and returns: from then on
+// the records survive the process being killed, as a record committed to SQLite with
+// synchronous=NORMAL does (both are in the kernel's hands; with Options.Sync the segment is
+// also fdatasync'ed, as synchronous=FULL would). A single
 // goroutine copies journaled batches into the database store in order, several per
 // transaction, and deletes a segment once all of it is in the store. Open replays whatever a
 // crash left in the journal before anything else is written.
@@ -103,6 +104,10 @@ type Journal struct {
 	file *os.File
 	seg  uint64 // current segment number
 	size int64  // bytes in the current segment
+	// mm maps the current segment while appends are copies into it (segment.go); prealloc
+	// says the file was given its full size up front and must be cut to size when done.
+	mm       []byte
+	prealloc bool
 
 	mu      sync.Mutex
 	pending []batch // journaled, not yet in the store, in order
@@ -271,17 +276,36 @@ func (j *Journal) rotate() error {
 			return nil
 		}
 	}
-	if err := j.file.Close(); err != nil {
-		return fmt.Errorf("journal: close %s: %w", j.file.Name(), err)
+	if err := j.closeSegment(); err != nil {
+		return err
 	}
 	return j.openSegment(j.seg + 1)
 }
 
-// write appends one frame to the current segment. A failed write is cut off again, so the
-// segment never holds half a frame that later frames would follow; only if that fails too
+// write appends one frame to the current segment: a copy into its mapping if it fits there,
+// else a write(2) at its end. A failed write is cut off again, so the segment never holds
+// half a frame that later frames would follow; only if that fails too (or a copy faulted)
 // does the journal stop taking writes.
 func (j *Journal) write(frame []byte) error {
-	if _, err := j.file.Write(frame); err != nil {
+	if end := j.size + int64(len(frame)); end <= int64(len(j.mm)) {
+		if err := copyMapped(j.mm[j.size:end], frame); err != nil {
+			j.mu.Lock()
+			j.setBroken(err)
+			j.mu.Unlock()
+			return err
+		}
+		j.size = end
+		return nil
+	}
+	// Past the mapping: from here on this segment is written with write(2), and a failed
+	// write may cut the file below what the mapping covers.
+	if err := j.unmap(); err != nil {
+		j.mu.Lock()
+		j.setBroken(err)
+		j.mu.Unlock()
+		return err
+	}
+	if _, err := j.file.WriteAt(frame, j.size); err != nil {
 		if terr := j.file.Truncate(j.size); terr != nil {
 			err = fmt.Errorf("journal: write %s: %w (and removing the partial frame failed: %v)", j.file.Name(), err, terr)
 			j.mu.Lock()
@@ -307,7 +331,7 @@ func (j *Journal) write(frame []byte) error {
 }
 
 func (j *Journal) openSegment(n uint64) error {
-	f, err := os.OpenFile(segmentPath(j.opts.Dir, n), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(segmentPath(j.opts.Dir, n), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: new segment: %w", err)
 	}
@@ -317,7 +341,11 @@ func (j *Journal) openSegment(n uint64) error {
 			return err
 		}
 	}
-	j.file, j.seg, j.size = f, n, 0
+	j.file, j.seg, j.size, j.mm = f, n, 0, nil
+	if !j.opts.Sync {
+		j.mm = mapSegment(f, j.opts.SegmentBytes)
+	}
+	j.prealloc = j.mm != nil
 	return nil
 }
 
@@ -415,7 +443,7 @@ func (j *Journal) Close(ctx context.Context) error {
 	flushErr := j.Flush(ctx)
 	close(j.stop)
 	<-j.stopped
-	err := errors.Join(flushErr, j.file.Close())
+	err := errors.Join(flushErr, j.closeSegment())
 	j.mu.Lock()
 	left := len(j.pending)
 	j.mu.Unlock()

@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -108,27 +109,83 @@ func TestReplayAlreadyStored(t *testing.T) {
 	}
 }
 
-// TestReplayTornTail: what a crash can leave at the end of the newest segment is cut off,
-// and every whole frame before it is replayed: a write cut short (a header announcing 100
-// bytes and 20 of them), or zeros where a power cut left the file extended over an unsynced
-// write.
+// TestReplayTornTail: what a crash can leave after the last whole frame of the newest
+// segment is cut off, and every whole frame before it is replayed: a frame cut short (a
+// header announcing 100 bytes and 20 of them) at the end of the file, as a write(2) leaves
+// it, or followed by the zeros of a preallocated segment, as a copy into the mapping leaves
+// it; or zeros only, where a power cut left the file extended over an unsynced write.
 func TestReplayTornTail(t *testing.T) {
-	for name, tail := range map[string][]byte{
-		"cut short": append([]byte{100, 0, 0, 0, 1, 2, 3, 4}, `{"records":[{"seq":6`...),
-		"zeros":     make([]byte, 700),
+	cut := append([]byte{100, 0, 0, 0, 1, 2, 3, 4}, `{"records":[{"seq":6`...)
+	for _, tc := range []struct {
+		name  string
+		tail  []byte
+		zeros int // after the tail
+	}{
+		{"cut short", cut, 0},
+		{"cut short, preallocated", cut, 4096},
+		{"header cut short, preallocated", cut[:2], 4096},
+		{"zeros", nil, 700},
 	} {
 		db := openDB(t)
 		dir := crashed(t, db, 5)
 		segs := segments(t, dir)
-		f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+		data, err := os.ReadFile(segs[len(segs)-1])
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Write(tail)
-		f.Close()
+		data = bytes.TrimRight(data, "\x00") // the frames the journal wrote (a frame ends in '}')
+		data = append(append(data, tc.tail...), make([]byte, tc.zeros)...)
+		if err := os.WriteFile(segs[len(segs)-1], data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		open(t, db, journal.Options{Dir: dir})
 		if got := stored(t, db); len(got) != 5 {
-			t.Errorf("%s: %d records after a torn tail, want the 5 whole ones", name, len(got))
+			t.Errorf("%s: %d records after a torn tail, want the 5 whole ones", tc.name, len(got))
+		}
+	}
+}
+
+// TestSegmentsPreallocated: a segment is given its full size when it starts (appends are
+// copies into its mapping) and is cut to its data when the next one starts, so only the
+// newest one ends in zeros; what was copied into it is in the file for anyone reading it.
+func TestSegmentsPreallocated(t *testing.T) {
+	dir := t.TempDir()
+	// The store holds every batch back, so no segment is stored and removed meanwhile.
+	st := refusing{Store: openDB(t), open: make(chan struct{})}
+	defer close(st.open)
+	j, err := journal.Open(t.Context(), st, journal.Options{Dir: dir, SegmentBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Crash()
+	w, err := audit.NewWriter(t.Context(), j, audit.WriterOptions{Chain: "r1", Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; len(segments(t, dir)) < 3; i++ {
+		if i > 10000 {
+			t.Fatal("no third segment after 10000 appends")
+		}
+		if err := w.Append(t.Context(), record(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := segments(t, dir)
+	for i, s := range segs {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < len(segs)-1 && (len(data) < 64<<10 || data[len(data)-1] != '}') {
+			t.Errorf("%s: %d bytes ending in %q; want at least a full segment, cut after its last frame", s, len(data), data[len(data)-1:])
+		}
+		if i == len(segs)-1 {
+			if len(data) != 64<<10 {
+				t.Errorf("newest segment %s is %d bytes, want preallocated to %d", s, len(data), 64<<10)
+			}
+			if !bytes.Contains(data, []byte(`"req-`)) {
+				t.Errorf("newest segment %s does not hold its records", s)
+			}
 		}
 	}
 }
