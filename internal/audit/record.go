@@ -208,6 +208,10 @@ type canonicalRecord struct {
 	PrevHash  string            `json:"prev_hash"`
 }
 
+// canonicalCap is the buffer a canonical encoding starts with: a CN request's record, with
+// its two content MACs, privacy counts and safety outcomes, is 600-800 bytes.
+const canonicalCap = 1024
+
 // canonicalVersion is the "v" field of the canonical encoding.
 const canonicalVersion = 1
 
@@ -218,7 +222,7 @@ const canonicalVersion = 1
 // It is written by hand, byte for byte what encoding/json writes for canonicalRecord (the
 // definition, and what FromCanonical reads back): FuzzCanonical compares the two.
 func (r *Record) Canonical() ([]byte, error) {
-	return r.appendCanonical(make([]byte, 0, 512)), nil
+	return r.appendCanonical(make([]byte, 0, canonicalCap)), nil
 }
 
 func (r *Record) appendCanonical(b []byte) []byte {

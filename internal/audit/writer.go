@@ -409,7 +409,7 @@ func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
 		rec := r.rec
 		seq++
 		rec.Chain, rec.Seq, rec.PrevHash = w.opts.Chain, seq, prev
-		canon[i] = rec.appendCanonical(make([]byte, 0, 512))
+		canon[i] = rec.appendCanonical(make([]byte, 0, canonicalCap))
 		h := sha256.Sum256(canon[i])
 		rec.Hash = h[:]
 		recs[i] = rec

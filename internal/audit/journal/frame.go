@@ -38,7 +38,16 @@ type framedRecord struct {
 
 // encodeFrame frames a batch; canon, if not nil, holds each record's canonical encoding.
 func encodeFrame(recs []audit.Record, canon [][]byte, cps []audit.Checkpoint) ([]byte, error) {
-	b := make([]byte, headerSize, headerSize+600*len(recs)+300*len(cps))
+	// Each record's wrapper (seq, hash) is under 128 bytes.
+	size := headerSize + 16 + 300*len(cps)
+	for i := range recs {
+		if canon != nil {
+			size += len(canon[i]) + 128
+		} else {
+			size += 1024 + 128
+		}
+	}
+	b := make([]byte, headerSize, size)
 	b = append(b, '{')
 	if len(recs) > 0 {
 		b = append(b, `"records":[`...)
