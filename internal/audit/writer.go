@@ -49,8 +49,11 @@ type WriterOptions struct {
 
 type appendReq struct {
 	rec  Record
-	done chan error
+	done chan error // nil for a direct append: commit returns its error
 }
+
+// storeTimeout bounds one store call.
+const storeTimeout = 30 * time.Second
 
 // Writer appends records to one chain with group commit: a single goroutine takes every
 // record queued while the previous transaction was committing and commits them together, so
@@ -169,7 +172,6 @@ func (w *Writer) Append(ctx context.Context, rec Record) error {
 	}
 	w.inflight.Add(1)
 	w.mu.Unlock()
-	req := appendReq{rec: rec, done: make(chan error, 1)}
 	if w.direct {
 		defer w.inflight.Done()
 		select {
@@ -177,12 +179,14 @@ func (w *Writer) Append(ctx context.Context, rec Record) error {
 		case <-ctx.Done():
 			return Unavailable(fmt.Errorf("audit: append: %w", ctx.Err()))
 		}
-		w.withTurn(func() { w.commit(ctx, []appendReq{req}) })
-		if err := <-req.done; err != nil {
+		var err error
+		w.withTurn(func() { err = w.commit(ctx, []appendReq{{rec: rec}}) })
+		if err != nil {
 			return Unavailable(err)
 		}
 		return nil
 	}
+	req := appendReq{rec: rec, done: make(chan error, 1)}
 	select {
 	case w.reqs <- req:
 		w.inflight.Done()
@@ -375,8 +379,9 @@ func (w *Writer) withTurn(f func()) {
 	f()
 }
 
-// commit chains, stores and acknowledges one batch; ctx bounds the store call.
-func (w *Writer) commit(ctx context.Context, batch []appendReq) {
+// commit chains, stores and acknowledges one batch; ctx bounds the store call. It returns
+// the batch's error too, for a direct append (whose request has no done channel).
+func (w *Writer) commit(ctx context.Context, batch []appendReq) error {
 	err := w.sync(ctx)
 	if err == nil {
 		err = w.commitChained(ctx, batch)
@@ -397,8 +402,11 @@ func (w *Writer) commit(ctx context.Context, batch []appendReq) {
 		w.setErr(nil)
 	}
 	for _, r := range batch {
-		r.done <- err
+		if r.done != nil {
+			r.done <- err
+		}
 	}
+	return err
 }
 
 func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
@@ -420,8 +428,12 @@ func (w *Writer) commitChained(ctx context.Context, batch []appendReq) error {
 	if w.sinceCP+len(recs) >= w.opts.CheckpointEvery || now.Sub(w.lastCP) >= w.opts.CheckpointInterval {
 		cps = []Checkpoint{w.checkpoint(seq, prev, now)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > storeTimeout {
+		// (An appender's context has its own, shorter bound: no second timer for it.)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, storeTimeout)
+		defer cancel()
+	}
 	var err error
 	if e, ok := w.st.(EncodedAppender); ok {
 		err = e.AppendEncoded(ctx, recs, canon, cps)
