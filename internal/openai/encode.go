@@ -173,12 +173,17 @@ func encodeExtra(extra map[string]any, skip func(key string) bool) ([]extraMembe
 	}
 	sort.Strings(keys)
 	members := make([]extraMember, 0, len(keys))
+	// One buffer for all members (a CN answer's label and receipt are ~350 bytes), each
+	// member a full slice of it: a member grown from nothing was reallocated half a dozen
+	// times.
+	buf := make([]byte, 0, 512)
 	for _, k := range keys {
-		m, err := appendValue(append(jsonw.AppendString(nil, k, true), ':'), extra[k])
-		if err != nil {
+		start := len(buf)
+		var err error
+		if buf, err = appendValue(append(jsonw.AppendString(buf, k, true), ':'), extra[k]); err != nil {
 			return nil, fmt.Errorf("openai: encode extra member %q: %w", k, err)
 		}
-		members = append(members, extraMember{key: k, member: m})
+		members = append(members, extraMember{key: k, member: buf[start:len(buf):len(buf)]})
 	}
 	return members, nil
 }
