@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,26 @@ type Metrics struct {
 	pii      *prometheus.CounterVec
 	safety   *prometheus.CounterVec
 	inflight prometheus.Gauge
+
+	// The series every request touches, kept by label values once created: WithLabelValues
+	// checks and hashes every value on every call, and a request's metrics are recorded
+	// between its answer's last event and net/http sending it.
+	reqSeries sync.Map // requestLabels → *requestSeries
+	modSeries sync.Map // modelLabels → prometheus.Observer or prometheus.Counter
 }
+
+type requestLabels struct {
+	region, endpoint, provider, model string
+	status                            int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// modelLabels name a ttft series (kind "") or a tokens series (kind prompt, completion).
+type modelLabels struct{ region, provider, model, kind string }
 
 // Latency buckets from 1ms to ~60s: model answers are slow, the gateway's own work is fast,
 // and both need resolution.
@@ -74,14 +94,15 @@ func (m *Metrics) ObserveUpstream(region, provider, model string, err error, d t
 func (m *Metrics) observeExchange(ex *Exchange) {
 	provider, model := orNone(ex.Provider), orNone(ex.Model)
 	region := orNone(ex.Region)
-	m.requests.WithLabelValues(region, ex.Endpoint, provider, model, strconv.Itoa(ex.Status)).Inc()
-	m.latency.WithLabelValues(region, ex.Endpoint, provider, model).Observe(ex.Latency.Seconds())
+	rs := m.requestSeries(requestLabels{region, ex.Endpoint, provider, model, ex.Status})
+	rs.requests.Inc()
+	rs.latency.Observe(ex.Latency.Seconds())
 	if ex.TTFT > 0 {
-		m.ttft.WithLabelValues(region, provider, model).Observe(ex.TTFT.Seconds())
+		m.modelSeries(modelLabels{region, provider, model, ""}).(prometheus.Observer).Observe(ex.TTFT.Seconds())
 	}
 	if u := ex.Usage; u != nil {
-		m.tokens.WithLabelValues(region, provider, model, "prompt").Add(float64(u.PromptTokens))
-		m.tokens.WithLabelValues(region, provider, model, "completion").Add(float64(u.CompletionTokens))
+		m.modelSeries(modelLabels{region, provider, model, "prompt"}).(prometheus.Counter).Add(float64(u.PromptTokens))
+		m.modelSeries(modelLabels{region, provider, model, "completion"}).(prometheus.Counter).Add(float64(u.CompletionTokens))
 		if u.ReasoningTokens > 0 {
 			m.tokens.WithLabelValues(region, provider, model, "reasoning").Add(float64(u.ReasoningTokens))
 		}
@@ -97,6 +118,35 @@ func (m *Metrics) observeExchange(ex *Exchange) {
 			m.safety.WithLabelValues(region, o.Stage, orNone(o.Category)).Inc()
 		}
 	}
+}
+
+// requestSeries returns the requests and latency series of l, created on first use.
+func (m *Metrics) requestSeries(l requestLabels) *requestSeries {
+	if s, ok := m.reqSeries.Load(l); ok {
+		return s.(*requestSeries)
+	}
+	s := &requestSeries{
+		requests: m.requests.WithLabelValues(l.region, l.endpoint, l.provider, l.model, strconv.Itoa(l.status)),
+		latency:  m.latency.WithLabelValues(l.region, l.endpoint, l.provider, l.model),
+	}
+	v, _ := m.reqSeries.LoadOrStore(l, s)
+	return v.(*requestSeries)
+}
+
+// modelSeries returns the ttft histogram (kind "") or the tokens counter of l, created on
+// first use.
+func (m *Metrics) modelSeries(l modelLabels) any {
+	if s, ok := m.modSeries.Load(l); ok {
+		return s
+	}
+	var s any
+	if l.kind == "" {
+		s = m.ttft.WithLabelValues(l.region, l.provider, l.model)
+	} else {
+		s = m.tokens.WithLabelValues(l.region, l.provider, l.model, l.kind)
+	}
+	v, _ := m.modSeries.LoadOrStore(l, s)
+	return v
 }
 
 func orNone(s string) string {
