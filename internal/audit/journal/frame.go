@@ -128,6 +128,14 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 		if len(rest) < headerSize {
 			return batches, good, errTorn
 		}
+		if binary.LittleEndian.Uint64(rest) == 0 {
+			// A header of zeros (no whole frame has an empty body) followed by data: a frame
+			// being copied into a mapped segment when the process died (copyFrame stores the
+			// header last). It was never acknowledged. Replay accepts this only at the end
+			// of the newest segment; damage that zeroed a header there would drop the frames
+			// after it, as a damaged length would.
+			return batches, good, errTorn
+		}
 		n := int(binary.LittleEndian.Uint32(rest))
 		if n > maxFrame {
 			return batches, good, fmt.Errorf("journal: frame at offset %d claims %d bytes", good, n)

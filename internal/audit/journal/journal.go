@@ -288,7 +288,7 @@ func (j *Journal) rotate() error {
 // does the journal stop taking writes.
 func (j *Journal) write(frame []byte) error {
 	if end := j.size + int64(len(frame)); end <= int64(len(j.mm)) {
-		if err := copyMapped(j.mm[j.size:end], frame); err != nil {
+		if err := copyFrame(j.mm[j.size:end], frame); err != nil {
 			j.mu.Lock()
 			j.setBroken(err)
 			j.mu.Unlock()

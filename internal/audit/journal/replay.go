@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,7 +67,7 @@ func Leftover(dir string) (bool, error) {
 	}
 	data := false
 	for _, s := range segs {
-		if fi, err := os.Stat(segmentPath(dir, s)); err == nil && fi.Size() > 0 {
+		if hasFrame(segmentPath(dir, s)) {
 			data = true
 		}
 	}
@@ -79,6 +80,21 @@ func Leftover(dir string) (bool, error) {
 	}
 	lock.Close()
 	return true, nil
+}
+
+// hasFrame reports whether the segment at path starts with a frame header: a segment is
+// preallocated, so one a process was killed with before its first append is all zeros.
+func hasFrame(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [headerSize]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return h != [headerSize]byte{}
 }
 
 // listSegments returns the numbers of the segment files in dir, ascending.

@@ -3,6 +3,7 @@ package journal_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strings"
@@ -142,6 +143,60 @@ func TestReplayTornTail(t *testing.T) {
 		if got := stored(t, db); len(got) != 5 {
 			t.Errorf("%s: %d records after a torn tail, want the 5 whole ones", tc.name, len(got))
 		}
+	}
+}
+
+// TestReplayCopyCutShortOutOfOrder: an append into a mapped segment that kill -9 cut short
+// can leave the frame's body without its header (copy does not store in address order;
+// copyFrame stores the header last), followed by the preallocated zeros. The frame was never
+// acknowledged and the five before it were: replay keeps the five and starts.
+func TestReplayCopyCutShortOutOfOrder(t *testing.T) {
+	db := openDB(t)
+	dir := crashed(t, db, 5)
+	segs := segments(t, dir)
+	path := segs[len(segs)-1]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk the frames; end is where the next copy would go.
+	end, last := 0, []byte(nil)
+	for end+8 <= len(data) {
+		n := int(binary.LittleEndian.Uint32(data[end:]))
+		if n == 0 {
+			break
+		}
+		last = data[end : end+8+n]
+		end += 8 + n
+	}
+	if last == nil || end+len(last) > len(data) {
+		t.Fatalf("no room after the frames in a %d-byte segment: the test does not test anything", len(data))
+	}
+	// A sixth frame like the last, every byte but its header and its last 128 stored.
+	copy(data[end+8:end+len(last)-128], last[8:len(last)-128])
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open(t, db, journal.Options{Dir: dir})
+	if got := stored(t, db); len(got) != 5 {
+		t.Errorf("%d records, want the 5 acknowledged ones", len(got))
+	}
+}
+
+// TestLeftoverIdleCrash: a process killed before its first append leaves a preallocated
+// segment of zeros, which holds no record to replay.
+func TestLeftoverIdleCrash(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(t.Context(), openDB(t), journal.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Crash()
+	if len(segments(t, dir)) == 0 {
+		t.Fatal("no segment left behind: the test does not test anything")
+	}
+	if left, err := journal.Leftover(dir); err != nil || left {
+		t.Errorf("Leftover after an idle crash = %v, %v; want false", left, err)
 	}
 }
 

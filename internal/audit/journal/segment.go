@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +15,7 @@ import (
 // a write(2) would have put it, so it survives the process dying just the same, at a fraction
 // of a system call's cost on the request's path (BENCHMARKS.md, Session 7). Space is reserved
 // by the fallocate, so a full disk cannot fault a copy; other I/O trouble that faults one is
-// recovered as a failed append (copyMapped).
+// recovered as a failed append (copyFrame).
 //
 // A frame that does not fit in what is left of the mapping, a filesystem that cannot
 // preallocate or map, and synced appends all use write(2) at the segment's end instead.
@@ -45,16 +46,22 @@ func mapSegment(f *os.File, size int64) []byte {
 // the page (an I/O error).
 var errFault = errors.New("journal: writing to the mapped segment faulted")
 
-// copyMapped copies src into dst, part of a mapped segment, turning a memory fault into an
-// error rather than a crash of the process.
-func copyMapped(dst, src []byte) (err error) {
+// copyFrame copies a frame into dst, its place in a mapped segment: the body first, then the
+// 8-byte header in one store. copy (runtime.memmove) does not store in address order (on
+// amd64 a copy of a few hundred bytes stores the middle first and the first and last bytes
+// last), so a copy cut short by kill -9 could leave body bytes behind a header of zeros.
+// Header last, a frame whose header is in the file is whole, and one cut short has a header
+// of zeros, which decodeFrames reads as torn. A memory fault is returned as an error rather
+// than crashing the process.
+func copyFrame(dst, frame []byte) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %v", errFault, v)
 		}
 	}()
-	copy(dst, src)
+	copy(dst[headerSize:], frame[headerSize:])
+	binary.LittleEndian.PutUint64(dst, binary.LittleEndian.Uint64(frame)) // one 8-byte store
 	return nil
 }
 
