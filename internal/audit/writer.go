@@ -156,6 +156,9 @@ func (w *Writer) Chain() string { return w.opts.Chain }
 // If ctx ends first Append returns an error, but the record may still be committed. Servers
 // should pass a context that outlives a client disconnect (context.WithoutCancel) so the
 // records of abandoned requests are kept too.
+//
+// rec's maps and slices are kept, not copied, until the store holds the record (a journal
+// stores them later): the caller must not change them after Append.
 func (w *Writer) Append(ctx context.Context, rec Record) error {
 	rec.clean()
 	if err := rec.validate(); err != nil {
