@@ -180,6 +180,7 @@ func (s *Server) hashPrompt(ex *Exchange) {
 type answerSink struct {
 	mac  ContentMACer
 	h    hash.Hash
+	buf  []byte // the chunk's text for h.Write: io.WriteString would allocate per chunk
 	text strings.Builder
 	n    int
 }
@@ -198,7 +199,8 @@ func (a *answerSink) write(text string) {
 		return
 	}
 	a.n += len(text)
-	io.WriteString(a.h, text)
+	a.buf = append(a.buf[:0], text...)
+	a.h.Write(a.buf)
 }
 
 // done hands the answer to ex. The sink is not used afterwards.
