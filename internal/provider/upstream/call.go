@@ -28,7 +28,7 @@ type Timeouts struct {
 	// when the model has finished, so Total bounds it instead.
 	FirstByte time.Duration `yaml:"first_byte"`
 	// BetweenChunks bounds the silence between two events once the answer has started; the
-	// timer restarts on every event, keep-alive comments included. Default 60s.
+	// deadline moves with every event, keep-alive comments included. Default 60s.
 	BetweenChunks time.Duration `yaml:"between_chunks"`
 	// Total bounds the whole call, reading the last event included. Default 10m.
 	Total time.Duration `yaml:"total"`
@@ -61,7 +61,7 @@ func (t Timeouts) WithDefaults() Timeouts {
 
 // ForWhole returns the timeouts of a call that asks for a whole (non-streamed) answer: its
 // first byte comes when the whole answer is ready, so only Total bounds the wait for it (Do
-// arms no first-byte timer when FirstByte is not below Total).
+// has no first-byte deadline when FirstByte is not below Total).
 func (t Timeouts) ForWhole() Timeouts {
 	t = t.WithDefaults()
 	t.FirstByte = t.Total
@@ -157,7 +157,7 @@ func roundTrip(client *http.Client, req *http.Request) (*http.Response, error) {
 	return rt.RoundTrip(req)
 }
 
-// timeoutError is the cancellation cause a Call's timers use.
+// timeoutError is the cancellation cause a Call's timer uses.
 type timeoutError struct{ phase string }
 
 func (e *timeoutError) Error() string { return "upstream: " + e.phase + " timeout" }
@@ -171,31 +171,32 @@ var (
 )
 
 // Call is one upstream HTTP exchange under Timeouts. Progress must be called each time a piece
-// of the answer arrives; Close releases the connection. A Call's timers cancel the request's
+// of the answer arrives; Close releases the connection. A Call's timer cancels the request's
 // context, which makes the transport abort the read in progress.
 type Call struct {
 	Provider string
 	Resp     *http.Response
 
-	parent    context.Context
-	ctx       context.Context
-	cancel    context.CancelCauseFunc
-	unlink    func() bool // stops following parent's cancellation
-	t         Timeouts
-	connect   *time.Timer
-	firstByte *time.Timer
-	idle      *time.Timer
-	total     *time.Timer
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	unlink func() bool // stops following parent's cancellation
+	t      Timeouts
+	// timer is the call's one timer. It goes off at the nearest deadline of the call's
+	// phase (connect, first byte, between chunks, total), and check either cancels the call
+	// or waits again for the next: one timer per call instead of one per deadline, and no
+	// reset per event.
+	timer *time.Timer
 
 	// base is when the call began (with the monotonic clock); last is the time since base of
-	// the latest progress. Progress only stores last: the between-chunks timer, when it goes
-	// off, checks it and waits again for what is left, instead of being reset on every event.
-	base time.Time
-	last atomic.Int64
+	// the latest progress. Progress only stores last; check reads it.
+	base      time.Time
+	last      atomic.Int64
+	connected atomic.Bool // the transport has a connection (the connect deadline is over)
 
-	mu      sync.Mutex // guards started, stopped and idle: Close may run on another goroutine
-	started bool
-	stopped bool // the timers are stopped: the idle timer must not arm itself again
+	mu      sync.Mutex // guards started, stopped and timer resets: Close may run on another goroutine
+	started bool       // a piece of the answer arrived (the first-byte deadline is over)
+	stopped bool       // the timer is stopped and must not arm itself again
 }
 
 // Do sends req (whose context is replaced) under the timeouts and returns the call once the
@@ -210,14 +211,10 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 	cctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	unlink := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	c := &Call{Provider: provider, parent: ctx, ctx: cctx, cancel: cancel, unlink: unlink, t: t, base: time.Now()}
-	c.total = time.AfterFunc(t.Total, func() { cancel(errTotalTimeout) })
-	if t.FirstByte < t.Total {
-		// Otherwise total bounds the first byte too (a whole-answer call), and a timeout is
-		// reported as what it is.
-		c.firstByte = time.AfterFunc(t.FirstByte, func() { cancel(errFirstByteTimeout) })
-	}
-	c.connect = time.AfterFunc(t.Connect, func() { cancel(errConnectTimeout) })
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.connect.Stop() }}
+	c.mu.Lock() // check must not run before c.timer is set
+	c.timer = time.AfterFunc(c.wait(0), c.check)
+	c.mu.Unlock()
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { c.connected.Store(true) }}
 	req = req.WithContext(httptrace.WithClientTrace(cctx, trace))
 	resp, err := roundTrip(client, req)
 	if err != nil {
@@ -227,42 +224,73 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, t Timeouts,
 		cancel(errClosed)
 		return nil, e
 	}
-	c.connect.Stop()
+	c.connected.Store(true)
 	c.Resp = resp
 	return c, nil
 }
 
-// Progress records that a piece of the answer arrived: the first call stops the first-byte
-// timer and starts the between-chunks timer, every call moves its deadline.
+// Progress records that a piece of the answer arrived: the first call ends the first-byte
+// deadline and starts the between-chunks one, every call moves the latter.
 func (c *Call) Progress() {
-	c.last.Store(int64(time.Since(c.base)))
+	el := time.Since(c.base)
+	c.last.Store(int64(el))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.started || c.stopped {
 		return
 	}
 	c.started = true
-	if c.firstByte != nil {
-		c.firstByte.Stop()
-	}
-	c.idle = time.AfterFunc(c.t.BetweenChunks, c.idleCheck)
+	c.connected.Store(true)
+	c.timer.Reset(c.wait(el)) // the between-chunks deadline may be nearer than the one armed
 }
 
-// idleCheck runs when the between-chunks timer goes off: the call is cut if nothing arrived
-// for BetweenChunks, otherwise the timer waits for the rest of that time after the latest
-// piece.
-func (c *Call) idleCheck() {
+// check runs when the call's timer goes off: it cancels the call with the deadline that
+// passed, or waits again for the nearest one left.
+func (c *Call) check() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopped {
 		return // the call was closed while the timer went off
 	}
-	silent := time.Since(c.base) - time.Duration(c.last.Load())
-	if silent >= c.t.BetweenChunks {
-		c.cancel(errBetweenTimeout)
+	el := time.Since(c.base)
+	if err := c.expired(el); err != nil {
+		c.cancel(err)
 		return
 	}
-	c.idle.Reset(c.t.BetweenChunks - silent)
+	c.timer.Reset(c.wait(el))
+}
+
+// expired returns the cause for the first of the call's deadlines that has passed at el
+// (time since base), or nil. c.mu is held.
+func (c *Call) expired(el time.Duration) error {
+	switch {
+	case el >= c.t.Total:
+		return errTotalTimeout
+	case !c.connected.Load() && el >= c.t.Connect:
+		return errConnectTimeout
+	case !c.started && c.t.FirstByte < c.t.Total && el >= c.t.FirstByte:
+		// (With FirstByte not below Total, a whole-answer call, Total bounds the first byte
+		// too, and a timeout is reported as what it is.)
+		return errFirstByteTimeout
+	case c.started && el-time.Duration(c.last.Load()) >= c.t.BetweenChunks:
+		return errBetweenTimeout
+	}
+	return nil
+}
+
+// wait returns the time from el (since base) to the nearest deadline of the call's phase.
+// c.mu is held.
+func (c *Call) wait(el time.Duration) time.Duration {
+	next := c.t.Total
+	if !c.connected.Load() {
+		next = min(next, c.t.Connect)
+	}
+	if !c.started {
+		next = min(next, c.t.FirstByte)
+	} else {
+		next = min(next, time.Duration(c.last.Load())+c.t.BetweenChunks)
+	}
+	return max(next-el, 0)
 }
 
 // drainLimit and drainTime bound the read of what follows the end of an answer (OpenAI's
@@ -297,7 +325,7 @@ func (c *Call) drain() {
 	io.Copy(io.Discard, io.LimitReader(c.Resp.Body, drainLimit)) //nolint:errcheck // best effort
 }
 
-// Close stops the timers, cancels the request and closes the body. It is safe to call twice.
+// Close stops the timer, cancels the request and closes the body. It is safe to call twice.
 func (c *Call) Close() error {
 	c.stopTimers()
 	c.unlink()
@@ -312,14 +340,7 @@ func (c *Call) stopTimers() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stopped = true
-	c.total.Stop()
-	if c.firstByte != nil {
-		c.firstByte.Stop()
-	}
-	c.connect.Stop()
-	if c.idle != nil {
-		c.idle.Stop()
-	}
+	c.timer.Stop()
 }
 
 // ReadErr maps an error met while reading the body. delivered says whether any chunk has

@@ -124,6 +124,37 @@ func TestBetweenChunksFollowsProgress(t *testing.T) {
 	}
 }
 
+// TestDeadlinesInTurn: the call's one timer goes off first at the connect deadline; the
+// call is connected by then, so it waits on for the first-byte deadline, which cuts it as a
+// first-byte timeout, not earlier and not as a connect timeout.
+func TestDeadlinesInTurn(t *testing.T) {
+	const connect, firstByte = 20 * time.Millisecond, 100 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush() // headers, then nothing
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	start := time.Now()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	c, err := Do(context.Background(), srv.Client(), req, Timeouts{Connect: connect, FirstByte: firstByte}, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewEventStream(c, nopDecoder{})
+	defer s.Close()
+	_, err = s.Recv()
+	took := time.Since(start)
+	e, ok := apierr.As(err)
+	if !ok || e.Status != http.StatusGatewayTimeout || !strings.Contains(e.Message, "first byte") {
+		t.Fatalf("err = %v", err)
+	}
+	// Not before the first-byte deadline (a busy machine may fire the timer late).
+	if took < firstByte || took > 10*time.Second {
+		t.Fatalf("cut after %v, want about %v", took, firstByte)
+	}
+}
+
 // TestDoDoesNotFollowRedirects: a redirect is the upstream's answer, not a new call: it could
 // lead to a host outside the region's jurisdictions.
 func TestDoDoesNotFollowRedirects(t *testing.T) {
