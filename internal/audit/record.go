@@ -260,29 +260,10 @@ func (r *Record) appendCanonical(b []byte) []byte {
 	str("model", r.Model)
 	str("route", r.Route)
 	if len(r.Privacy) > 0 {
-		b = appendObject(append(b, `,"privacy":`...), r.Privacy, func(b []byte, v int64) []byte {
-			return strconv.AppendInt(b, v, 10)
-		})
+		b = appendCounts(append(b, `,"privacy":`...), r.Privacy, false)
 	}
 	if len(r.Safety) > 0 {
-		b = append(b, `,"safety":[`...)
-		for i, o := range r.Safety {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			start := len(b)
-			b = append(b, '{')
-			str("stage", o.Stage)
-			str("rule", o.Rule)
-			str("category", o.Category)
-			str("pack_version", o.PackVersion)
-			str("action", o.Action)
-			if len(b) > start+1 {
-				b = slices.Delete(b, start+1, start+2) // the first member's comma
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendSafety(append(b, `,"safety":`...), r.Safety, false)
 	}
 	num("prompt_tokens", r.Usage.PromptTokens)
 	num("completion_tokens", r.Usage.CompletionTokens)
@@ -293,25 +274,59 @@ func (r *Record) appendCanonical(b []byte) []byte {
 	hexStr("prompt_hmac", r.PromptMAC)
 	hexStr("answer_hmac", r.AnswerMAC)
 	if len(r.Details) > 0 {
-		b = appendObject(append(b, `,"details":`...), r.Details, func(b []byte, v string) []byte {
-			return jsonw.AppendString(b, v, false)
-		})
+		b = appendDetails(append(b, `,"details":`...), r.Details, false)
 	}
 	b = append(b, `,"prev_hash":"`...)
 	b = append(hex.AppendEncode(b, r.PrevHash), '"')
 	return append(b, '}')
 }
 
-// appendObject appends m as a JSON object with its keys sorted, as encoding/json writes maps.
-func appendObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+// appendObject appends m as a JSON object with its keys sorted, as encoding/json writes maps
+// (html: with its HTML escaping, as json.Marshal; without, as the canonical encoding).
+func appendObject[V any](b []byte, m map[string]V, html bool, value func([]byte, V) []byte) []byte {
 	b = append(b, '{')
 	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = value(append(jsonw.AppendString(b, k, false), ':'), m[k])
+		b = value(append(jsonw.AppendString(b, k, html), ':'), m[k])
 	}
 	return append(b, '}')
+}
+
+func appendCounts(b []byte, m map[string]int64, html bool) []byte {
+	return appendObject(b, m, html, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) })
+}
+
+func appendDetails(b []byte, m map[string]string, html bool) []byte {
+	return appendObject(b, m, html, func(b []byte, v string) []byte { return jsonw.AppendString(b, v, html) })
+}
+
+// appendSafety appends the outcomes as a JSON array, as encoding/json writes []SafetyOutcome
+// (empty members left out).
+func appendSafety(b []byte, outcomes []SafetyOutcome, html bool) []byte {
+	b = append(b, '[')
+	for i, o := range outcomes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		sep := false
+		for _, f := range [...]struct{ name, v string }{{"stage", o.Stage}, {"rule", o.Rule},
+			{"category", o.Category}, {"pack_version", o.PackVersion}, {"action", o.Action}} {
+			if f.v == "" {
+				continue
+			}
+			if sep {
+				b = append(b, ',')
+			}
+			sep = true
+			b = append(append(append(b, '"'), f.name...), '"', ':')
+			b = jsonw.AppendString(b, f.v, html)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // FromCanonical is the inverse of Canonical: the record whose canonical encoding is c, with

@@ -40,10 +40,7 @@ func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.C
 	rows := make([][]any, len(recs))
 	for i := range recs {
 		r := &recs[i]
-		privacy, safety, details, err := audit.EncodeFields(r)
-		if err != nil {
-			return err
-		}
+		privacy, safety, details := audit.EncodeFields(r)
 		rows[i] = []any{r.Chain, int64(r.Seq), r.Time.UnixNano(), string(r.Kind),
 			r.Request, r.Tenant, r.KeyID, r.Region, r.Provider, r.Model, r.Route, privacy, safety,
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.LatencyMS, int32(r.Status), r.ErrorCode,

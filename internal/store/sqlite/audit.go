@@ -60,10 +60,7 @@ func (s *DB) AppendBatch(ctx context.Context, recs []audit.Record, cps []audit.C
 				return fmt.Errorf("sqlite: audit insert: %w", err)
 			}
 			r := &recs[i]
-			privacy, safety, details, err := audit.EncodeFields(r)
-			if err != nil {
-				return err
-			}
+			privacy, safety, details := audit.EncodeFields(r)
 			_, err = stmt.ExecContext(ectx, r.Chain, int64(r.Seq), r.Time.UnixNano(), string(r.Kind),
 				r.Request, r.Tenant, r.KeyID, r.Region, r.Provider, r.Model, r.Route, privacy, safety,
 				r.Usage.PromptTokens, r.Usage.CompletionTokens, r.LatencyMS, r.Status, r.ErrorCode,
