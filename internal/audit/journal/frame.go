@@ -131,9 +131,12 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 		if binary.LittleEndian.Uint64(rest) == 0 {
 			// A header of zeros (no whole frame has an empty body) followed by data: a frame
 			// being copied into a mapped segment when the process died (copyFrame stores the
-			// header last). It was never acknowledged. Replay accepts this only at the end
-			// of the newest segment; damage that zeroed a header there would drop the frames
-			// after it, as a damaged length would.
+			// header last), never acknowledged; replay accepts that only at the end of the
+			// newest segment. A whole frame after it means something else zeroed a header:
+			// damage, which must not drop the acknowledged frames that follow.
+			if frameFollows(rest[headerSize:]) {
+				return batches, good, fmt.Errorf("journal: frame at offset %d has a header of zeros", good)
+			}
 			return batches, good, errTorn
 		}
 		n := int(binary.LittleEndian.Uint32(rest))
@@ -160,6 +163,22 @@ func decodeFrames(data []byte) (batches []batch, good int, err error) {
 		good += headerSize + n
 	}
 	return batches, good, nil
+}
+
+// frameFollows reports whether a whole frame (a header whose length fits, a body in braces,
+// a matching CRC) starts anywhere in data. It runs only at replay, over at most one segment.
+func frameFollows(data []byte) bool {
+	for p := 0; p+headerSize+2 <= len(data); p++ {
+		n := int(binary.LittleEndian.Uint32(data[p:]))
+		if n < 2 || n > len(data)-p-headerSize {
+			continue
+		}
+		body := data[p+headerSize : p+headerSize+n]
+		if body[0] == '{' && body[n-1] == '}' && crc32.Checksum(body, castagnoli) == binary.LittleEndian.Uint32(data[p+4:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func allZero(b []byte) bool {

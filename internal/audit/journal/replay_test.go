@@ -183,6 +183,33 @@ func TestReplayCopyCutShortOutOfOrder(t *testing.T) {
 	}
 }
 
+// TestReplayZeroedHeaderIsDamage: a header of zeros with whole frames after it is not a copy
+// cut short (that is always the last frame) but damage: replay stops with an error naming
+// it rather than drop the acknowledged frames that follow.
+func TestReplayZeroedHeaderIsDamage(t *testing.T) {
+	db := openDB(t)
+	dir := crashed(t, db, 5)
+	segs := segments(t, dir)
+	path := segs[len(segs)-1]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The third frame's header.
+	off := 0
+	for range 2 {
+		off += 8 + int(binary.LittleEndian.Uint32(data[off:]))
+	}
+	clear(data[off : off+8])
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = journal.Open(t.Context(), db, journal.Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "header of zeros") {
+		t.Fatalf("Open with a zeroed header before whole frames = %v, want an error naming it", err)
+	}
+}
+
 // TestLeftoverIdleCrash: a process killed before its first append leaves a preallocated
 // segment of zeros, which holds no record to replay.
 func TestLeftoverIdleCrash(t *testing.T) {
