@@ -110,6 +110,35 @@ func TestReplayAlreadyStored(t *testing.T) {
 	}
 }
 
+// editNewest replaces the newest segment in dir with what edit makes of it.
+func editNewest(t *testing.T, dir string, edit func(data []byte) []byte) {
+	t.Helper()
+	segs := segments(t, dir)
+	path := segs[len(segs)-1]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, edit(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// frameEnds returns the offset just past each whole frame at the start of data (a header
+// of zeros ends them: the preallocated tail). The tests here journal five.
+func frameEnds(data []byte) []int {
+	var ends []int
+	for end := 0; end+8 <= len(data); {
+		n := int(binary.LittleEndian.Uint32(data[end:]))
+		if n == 0 {
+			break
+		}
+		end += 8 + n
+		ends = append(ends, end)
+	}
+	return ends
+}
+
 // TestReplayTornTail: what a crash can leave after the last whole frame of the newest
 // segment is cut off, and every whole frame before it is replayed: a frame cut short (a
 // header announcing 100 bytes and 20 of them) at the end of the file, as a write(2) leaves
@@ -129,16 +158,10 @@ func TestReplayTornTail(t *testing.T) {
 	} {
 		db := openDB(t)
 		dir := crashed(t, db, 5)
-		segs := segments(t, dir)
-		data, err := os.ReadFile(segs[len(segs)-1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		data = bytes.TrimRight(data, "\x00") // the frames the journal wrote (a frame ends in '}')
-		data = append(append(data, tc.tail...), make([]byte, tc.zeros)...)
-		if err := os.WriteFile(segs[len(segs)-1], data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		editNewest(t, dir, func(data []byte) []byte {
+			data = data[:frameEnds(data)[4]] // the frames the journal wrote
+			return append(append(data, tc.tail...), make([]byte, tc.zeros)...)
+		})
 		open(t, db, journal.Options{Dir: dir})
 		if got := stored(t, db); len(got) != 5 {
 			t.Errorf("%s: %d records after a torn tail, want the 5 whole ones", tc.name, len(got))
@@ -153,30 +176,16 @@ func TestReplayTornTail(t *testing.T) {
 func TestReplayCopyCutShortOutOfOrder(t *testing.T) {
 	db := openDB(t)
 	dir := crashed(t, db, 5)
-	segs := segments(t, dir)
-	path := segs[len(segs)-1]
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Walk the frames; end is where the next copy would go.
-	end, last := 0, []byte(nil)
-	for end+8 <= len(data) {
-		n := int(binary.LittleEndian.Uint32(data[end:]))
-		if n == 0 {
-			break
+	editNewest(t, dir, func(data []byte) []byte {
+		ends := frameEnds(data)
+		last, end := data[ends[3]:ends[4]], ends[4] // end: where the next copy would go
+		if end+len(last) > len(data) {
+			t.Fatalf("no room after the frames in a %d-byte segment: the test does not test anything", len(data))
 		}
-		last = data[end : end+8+n]
-		end += 8 + n
-	}
-	if last == nil || end+len(last) > len(data) {
-		t.Fatalf("no room after the frames in a %d-byte segment: the test does not test anything", len(data))
-	}
-	// A sixth frame like the last, every byte but its header and its last 128 stored.
-	copy(data[end+8:end+len(last)-128], last[8:len(last)-128])
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+		// A sixth frame like the last, every byte but its header and its last 128 stored.
+		copy(data[end+8:end+len(last)-128], last[8:len(last)-128])
+		return data
+	})
 	open(t, db, journal.Options{Dir: dir})
 	if got := stored(t, db); len(got) != 5 {
 		t.Errorf("%d records, want the 5 acknowledged ones", len(got))
@@ -189,22 +198,12 @@ func TestReplayCopyCutShortOutOfOrder(t *testing.T) {
 func TestReplayZeroedHeaderIsDamage(t *testing.T) {
 	db := openDB(t)
 	dir := crashed(t, db, 5)
-	segs := segments(t, dir)
-	path := segs[len(segs)-1]
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The third frame's header.
-	off := 0
-	for range 2 {
-		off += 8 + int(binary.LittleEndian.Uint32(data[off:]))
-	}
-	clear(data[off : off+8])
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err = journal.Open(t.Context(), db, journal.Options{Dir: dir})
+	editNewest(t, dir, func(data []byte) []byte {
+		third := frameEnds(data)[1]
+		clear(data[third : third+8]) // its header
+		return data
+	})
+	_, err := journal.Open(t.Context(), db, journal.Options{Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "header of zeros") {
 		t.Fatalf("Open with a zeroed header before whole frames = %v, want an error naming it", err)
 	}
